@@ -1,0 +1,81 @@
+// Signing keys for credentials and attestation, and P-256 ECDH for PIN protocols.
+#pragma once
+
+#include <memory>
+#include <optional>
+
+#include "vauth/base/bytes.h"
+#include "vauth/crypto/rng.h"
+
+namespace vauth::crypto {
+
+// COSE algorithm identifiers (IANA "COSE Algorithms").
+enum class Algorithm : int32_t {
+  ES256 = -7,  // ECDSA P-256 with SHA-256
+  EdDSA = -8,  // Ed25519
+};
+std::optional<Algorithm> algorithm_from_cose(int64_t cose_id);
+const char* to_string(Algorithm a);
+
+class PublicKey {
+ public:
+  // ES256: x and y are 32-byte big-endian coordinates; the point must be on the curve.
+  static std::optional<PublicKey> p256(ByteView x, ByteView y);
+  // EdDSA: the 32-byte encoded Ed25519 point.
+  static std::optional<PublicKey> ed25519(ByteView x);
+  // SubjectPublicKeyInfo DER (any supported algorithm).
+  static std::optional<PublicKey> from_spki_der(ByteView der);
+
+  Algorithm algorithm() const { return alg_; }
+  const Bytes& x() const { return x_; }
+  const Bytes& y() const { return y_; }  // empty for EdDSA
+  // 0x04 || x || y (U2F registration responses). ES256 only.
+  Bytes uncompressed_point() const;
+  Bytes spki_der() const;
+
+  // ES256: DER ECDSA signature over SHA-256(message). EdDSA: 64-byte PureEdDSA signature.
+  bool verify(ByteView message, ByteView signature) const;
+
+ private:
+  PublicKey(Algorithm alg, Bytes x, Bytes y) : alg_(alg), x_(std::move(x)), y_(std::move(y)) {}
+  Algorithm alg_;
+  Bytes x_, y_;
+};
+
+class PrivateKey {
+ public:
+  // Key material is drawn from `rng` only, so a seeded Rng gives reproducible keys.
+  static PrivateKey generate(Algorithm alg, Rng& rng);
+  // ES256: the 32-byte scalar (0 < d < n). EdDSA: the 32-byte seed.
+  static std::optional<PrivateKey> from_bytes(Algorithm alg, ByteView raw);
+
+  PrivateKey(const PrivateKey&);
+  PrivateKey& operator=(const PrivateKey&);
+  PrivateKey(PrivateKey&&) noexcept;
+  PrivateKey& operator=(PrivateKey&&) noexcept;
+  ~PrivateKey();
+
+  Algorithm algorithm() const { return alg_; }
+  // The raw secret (scalar or seed). Handle with care: only wrapped or sealed copies leave memory.
+  Bytes private_bytes() const;
+  const PublicKey& public_key() const { return *pub_; }
+
+  // ES256: DER-encoded ECDSA over SHA-256(message) (random nonce).
+  // EdDSA: 64-byte PureEdDSA (deterministic).
+  Bytes sign(ByteView message) const;
+
+  // P-256 ECDH: the 32-byte x coordinate of d·Q. nullopt if this is not a P-256 key,
+  // or `peer` is not a P-256 point.
+  std::optional<Bytes> ecdh_x(const PublicKey& peer) const;
+
+  // The OpenSSL EVP_PKEY* (for the X.509 code in this folder only).
+  void* native() const { return pkey_; }
+
+ private:
+  PrivateKey(Algorithm alg, void* pkey);
+  Algorithm alg_;
+  void* pkey_;  // EVP_PKEY*, reference counted
+  std::shared_ptr<const PublicKey> pub_;
+};
+
+}  // namespace vauth::crypto
