@@ -42,15 +42,7 @@ class Value {
   Value(std::nullptr_t) : v_(Null{}) {}  // NOLINT(google-explicit-constructor)
   Value(bool b) : v_(b) {}                // NOLINT
   template <typename I, std::enable_if_t<std::is_integral_v<I> && !std::is_same_v<I, bool>, int> = 0>
-  Value(I i) {  // NOLINT
-    if constexpr (std::is_signed_v<I>) {
-      if (i < 0) {
-        v_ = NegativeInt{static_cast<uint64_t>(-(static_cast<int64_t>(i) + 1))};
-        return;
-      }
-    }
-    v_ = static_cast<uint64_t>(i);
-  }
+  Value(I i) : v_(from_integer(i)) {}  // NOLINT
   Value(Bytes b) : v_(std::move(b)) {}              // NOLINT
   Value(ByteView b) : v_(Bytes(b.begin(), b.end())) {}  // NOLINT
   Value(std::string s) : v_(std::move(s)) {}        // NOLINT
@@ -58,6 +50,14 @@ class Value {
   Value(const char* s) : v_(std::string(s)) {}      // NOLINT
   Value(Array a) : v_(std::move(a)) {}              // NOLINT
   Value(Map m) : v_(std::move(m)) {}                // NOLINT
+  // The CBOR negative integer -1 - n from its raw argument n. The integer
+  // constructors stop at INT64_MIN; this reaches the rest of major type 1
+  // (down to -2^64), which the decoder must be able to represent.
+  static Value from_negative_raw(uint64_t n) {
+    Value v;
+    v.v_ = NegativeInt{n};
+    return v;
+  }
 
   Type type() const;
   bool is_unsigned() const { return std::holds_alternative<uint64_t>(v_); }
@@ -99,7 +99,15 @@ class Value {
     uint64_t n;
     bool operator==(const NegativeInt& o) const { return n == o.n; }
   };
-  std::variant<uint64_t, NegativeInt, Bytes, std::string, Array, Map, bool, Null> v_;
+  using Storage = std::variant<uint64_t, NegativeInt, Bytes, std::string, Array, Map, bool, Null>;
+  template <typename I>
+  static Storage from_integer(I i) {
+    if constexpr (std::is_signed_v<I>) {
+      if (i < 0) return NegativeInt{static_cast<uint64_t>(-(static_cast<int64_t>(i) + 1))};
+    }
+    return static_cast<uint64_t>(i);
+  }
+  Storage v_;
 };
 
 }  // namespace vauth::cbor
