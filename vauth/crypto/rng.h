@@ -36,7 +36,9 @@ class SeededRng final : public Rng {
 
  private:
   uint8_t key_[32];
-  uint64_t block_counter_ = 0;
+  // Keystream bytes handed out so far. Counting bytes rather than blocks keeps
+  // the stream independent of how callers split their reads.
+  uint64_t position_ = 0;
 };
 
 }  // namespace vauth::crypto
