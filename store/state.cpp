@@ -1,1 +1,78 @@
 #include "store/state.h"
+
+#include <algorithm>
+
+namespace vauth::store {
+
+std::vector<const Credential*> State::credentials_for_rp(const std::string& rp_id) const {
+  std::vector<const Credential*> out;
+  auto it = by_rp_.find(rp_id);
+  if (it == by_rp_.end()) return out;
+  out.reserve(it->second.size());
+  for (const Bytes& id : it->second) out.push_back(&credentials.at(id));
+  std::sort(out.begin(), out.end(), [](const Credential* a, const Credential* b) { return a->created > b->created; });
+  return out;
+}
+
+const Credential* State::find_credential(ByteView id) const {
+  auto it = credentials.find(Bytes(id.begin(), id.end()));
+  return it == credentials.end() ? nullptr : &it->second;
+}
+
+namespace {
+
+void erase_credential(State& s, std::map<std::string, std::set<Bytes>>& by_rp, const Bytes& id) {
+  auto it = s.credentials.find(id);
+  if (it == s.credentials.end()) return;
+  auto rp = by_rp.find(it->second.rp_id);
+  if (rp != by_rp.end()) {
+    rp->second.erase(id);
+    if (rp->second.empty()) by_rp.erase(rp);
+  }
+  s.credentials.erase(it);
+}
+
+}  // namespace
+
+void apply(State& s, const Mutation& m) {
+  std::visit(
+      [&s](const auto& c) {
+        using T = std::decay_t<decltype(c)>;
+        if constexpr (std::is_same_v<T, change::SetMasterSecret>) {
+          s.master_secret = c.secret;
+        } else if constexpr (std::is_same_v<T, change::SetAttestation>) {
+          s.attestation = c.attestation;
+        } else if constexpr (std::is_same_v<T, change::PutCredential>) {
+          const Credential& cred = c.credential;
+          // One credential per (RP, user ID): the newer one wins.
+          for (const Credential* old : s.credentials_for_rp(cred.rp_id)) {
+            if (old->user_id == cred.user_id) {
+              erase_credential(s, s.by_rp_, Bytes(old->id));
+              break;
+            }
+          }
+          erase_credential(s, s.by_rp_, cred.id);
+          s.credentials[cred.id] = cred;
+          s.by_rp_[cred.rp_id].insert(cred.id);
+          s.next_credential_seq = std::max(s.next_credential_seq, cred.created + 1);
+        } else if constexpr (std::is_same_v<T, change::DeleteCredential>) {
+          erase_credential(s, s.by_rp_, c.id);
+        } else if constexpr (std::is_same_v<T, change::SetPin>) {
+          s.pin_hash = c.pin_hash;
+          s.pin_retries = c.retries;
+        } else if constexpr (std::is_same_v<T, change::SetPinRetries>) {
+          s.pin_retries = c.retries;
+        } else if constexpr (std::is_same_v<T, change::SetSignCount>) {
+          s.sign_count = c.count;
+        } else if constexpr (std::is_same_v<T, change::Reset>) {
+          s.master_secret = c.new_master_secret;
+          s.pin_hash.reset();
+          s.pin_retries = 8;
+          s.credentials.clear();
+          s.by_rp_.clear();
+        }
+      },
+      m.change);
+}
+
+}  // namespace vauth::store

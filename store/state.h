@@ -1,2 +1,86 @@
-// placeholder, replaced shortly
+// The persistent state of one authenticator, and the changes that can be made
+// to it. Every change is a Mutation: the in-memory store applies it, the journal
+// (issue #5) will append it to disk first and then apply it, so both share one
+// definition of what a change means.
 #pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <set>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "vauth/base/bytes.h"
+
+namespace vauth::store {
+
+// A discoverable (resident) credential.
+struct Credential {
+  Bytes id;                 // the credential ID the client sees
+  std::string rp_id;
+  std::string rp_name;
+  Bytes user_id;
+  std::string user_name;
+  std::string user_display_name;
+  int32_t algorithm = 0;    // COSE algorithm identifier
+  Bytes private_key;        // raw key bytes (scalar or seed)
+  uint64_t created = 0;     // creation sequence number: larger = newer
+  bool operator==(const Credential&) const = default;
+};
+
+// The attestation CA and the batch certificate it signed (packed attestation).
+struct Attestation {
+  Bytes ca_private_key;     // P-256 scalar
+  Bytes ca_certificate;     // DER
+  Bytes batch_private_key;  // P-256 scalar
+  Bytes batch_certificate;  // DER
+  Bytes aaguid;             // the AAGUID in the batch certificate's extension
+  bool operator==(const Attestation&) const = default;
+};
+
+struct Mutation;
+
+struct State {
+  Bytes master_secret;                  // 32-byte key that wraps non-discoverable credential IDs
+  std::optional<Attestation> attestation;
+  std::optional<Bytes> pin_hash;        // LEFT(SHA-256(PIN), 16) while a PIN is set
+  uint8_t pin_retries = 8;
+  uint32_t sign_count = 0;              // the global signature counter
+  uint64_t next_credential_seq = 1;
+  std::map<Bytes, Credential> credentials;  // by credential ID
+
+  // Credentials of one RP, newest first. O(k log n) through an index.
+  std::vector<const Credential*> credentials_for_rp(const std::string& rp_id) const;
+  const Credential* find_credential(ByteView id) const;
+
+ private:
+  friend void apply(State&, const Mutation&);
+  std::map<std::string, std::set<Bytes>> by_rp_;  // rp_id -> credential IDs
+};
+
+namespace change {
+struct SetMasterSecret { Bytes secret; };
+struct SetAttestation { Attestation attestation; };
+// Adds a credential, replacing any credential of the same RP and user ID
+// (CTAP2: a new discoverable credential overwrites the old one for that account).
+struct PutCredential { Credential credential; };
+struct DeleteCredential { Bytes id; };
+struct SetPin { Bytes pin_hash; uint8_t retries; };
+struct SetPinRetries { uint8_t retries; };
+struct SetSignCount { uint32_t count; };
+// authenticatorReset: forget credentials and PIN, new master secret (old IDs stop working).
+struct Reset { Bytes new_master_secret; };
+}  // namespace change
+
+struct Mutation {
+  std::variant<change::SetMasterSecret, change::SetAttestation, change::PutCredential,
+               change::DeleteCredential, change::SetPin, change::SetPinRetries,
+               change::SetSignCount, change::Reset>
+      change;
+};
+
+void apply(State& state, const Mutation& m);
+
+}  // namespace vauth::store

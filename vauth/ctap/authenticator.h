@@ -1,0 +1,57 @@
+// The authenticator: a ctap::MessageHandler that answers CTAP2 (CBOR) and
+// CTAP1/U2F (APDU) messages. It owns no threads and no I/O: time, randomness,
+// user presence and state come in through Environment.
+#pragma once
+
+#include <memory>
+
+#include "store/store.h"
+#include "vauth/base/timer_queue.h"
+#include "vauth/crypto/rng.h"
+#include "vauth/ctap/message_handler.h"
+#include "vauth/ctap/presence.h"
+#include "vauth/ctap/profile.h"
+
+namespace vauth::ctap {
+
+struct Environment {
+  store::Store& store;
+  crypto::Rng& rng;
+  TimerQueue& timers;
+  Presence& presence;
+  Profile profile;
+};
+
+class Session;
+
+class Authenticator final : public MessageHandler {
+ public:
+  // Provisions the store on first use (master secret, attestation CA and batch
+  // certificate) and powers up.
+  explicit Authenticator(Environment env);
+  ~Authenticator() override;
+  Authenticator(const Authenticator&) = delete;
+  Authenticator& operator=(const Authenticator&) = delete;
+
+  void handle_cbor(ByteView request, Reply reply) override;
+  void handle_msg(ByteView apdu, Reply reply) override;
+  void cancel() override;
+  bool waiting_for_user() const override;
+  void wink() override;
+  bool supports_cbor() const override { return true; }
+  bool supports_msg() const override;
+
+  // Unplug and re-plug: the PIN token, the key-agreement key, the consecutive
+  // PIN failure count and any getNextAssertion state start over.
+  void power_cycle();
+
+  const Profile& profile() const;
+  // The attestation CA certificate (DER) a relying party can trust for this key.
+  Bytes attestation_ca_certificate() const;
+  size_t wink_count() const;
+
+ private:
+  std::unique_ptr<Session> session_;
+};
+
+}  // namespace vauth::ctap

@@ -1,0 +1,26 @@
+// One entry point per authenticator command; each lives in its own file.
+#pragma once
+
+#include "vauth/cbor/value.h"
+#include "vauth/ctap/session.h"
+
+namespace vauth::ctap {
+
+void make_credential(Session& s, const cbor::Value::Map& params, Done done);   // make_credential.cpp
+void get_assertion(Session& s, const cbor::Value::Map& params, Done done);     // get_assertion.cpp
+void get_next_assertion(Session& s, Done done);                                // get_assertion.cpp
+Response get_info(const Session& s);                                           // get_info.cpp
+Response client_pin(Session& s, const cbor::Value::Map& params);               // client_pin.cpp
+void reset(Session& s, Done done);                                             // reset.cpp
+void selection(Session& s, Done done);                                         // selection.cpp
+// CTAP1/U2F: an APDU in, response data || SW1 SW2 out.                        // u2f.cpp
+Bytes u2f(Session& s, ByteView apdu);
+
+// The pinUvAuthParam of makeCredential/getAssertion (zero-length probes are
+// handled by the callers): Ok with `verified` set when the parameter matches
+// HMAC(pinUvAuthToken, clientDataHash); MISSING_PARAMETER without a protocol;
+// PIN_AUTH_INVALID for an unknown protocol or a wrong MAC.       // client_pin.cpp
+Status verify_pin_uv_auth_param(const Session& s, const Bytes* param, std::optional<int64_t> protocol,
+                                ByteView client_data_hash, bool& verified);
+
+}  // namespace vauth::ctap

@@ -1,0 +1,61 @@
+#include "vauth/ctap/credential_id.h"
+
+#include "vauth/crypto/primitives.h"
+
+namespace vauth::ctap {
+namespace {
+
+constexpr uint8_t kVersion = 0x01;
+constexpr size_t kNonceLength = 12;
+constexpr size_t kKeyLength = 32;
+
+// One purpose per key: the wrapping key is derived, never the master secret itself.
+Bytes wrapping_key(ByteView master_secret) {
+  return crypto::hkdf_sha256(master_secret, {}, to_bytes("vauth credential id v1"), 32);
+}
+
+Bytes associated_data(ByteView rp_id_hash) {
+  Bytes aad{kVersion};
+  append(aad, rp_id_hash);
+  return aad;
+}
+
+}  // namespace
+
+Bytes wrap_credential_id(ByteView master_secret, ByteView rp_id_hash, const CredentialSecret& secret,
+                         crypto::Rng& rng) {
+  Bytes plaintext{secret.flags};
+  const auto alg = static_cast<int16_t>(secret.key.algorithm());
+  put_u16_be(plaintext, static_cast<uint16_t>(alg));
+  Bytes key = secret.key.private_bytes();
+  append(plaintext, key);
+  crypto::cleanse(key);
+
+  Bytes nonce = rng.bytes(kNonceLength);
+  auto sealed = crypto::aes256_gcm_seal(wrapping_key(master_secret), nonce, associated_data(rp_id_hash), plaintext);
+  crypto::cleanse(plaintext);
+  Bytes id{kVersion};
+  append(id, nonce);
+  append(id, *sealed);
+  return id;
+}
+
+std::optional<CredentialSecret> unwrap_credential_id(ByteView master_secret, ByteView rp_id_hash,
+                                                     ByteView credential_id) {
+  if (credential_id.size() != kCredentialIdLength || credential_id[0] != kVersion) return std::nullopt;
+  ByteView nonce = credential_id.subspan(1, kNonceLength);
+  ByteView sealed = credential_id.subspan(1 + kNonceLength);
+  auto plaintext = crypto::aes256_gcm_open(wrapping_key(master_secret), nonce, associated_data(rp_id_hash), sealed);
+  if (!plaintext || plaintext->size() != 3 + kKeyLength) return std::nullopt;
+
+  const auto cose_alg = static_cast<int16_t>(get_u16_be(plaintext->data() + 1));
+  auto alg = crypto::algorithm_from_cose(cose_alg);
+  std::optional<crypto::PrivateKey> key;
+  if (alg) key = crypto::PrivateKey::from_bytes(*alg, ByteView(*plaintext).subspan(3));
+  const uint8_t flags = (*plaintext)[0];
+  crypto::cleanse(*plaintext);
+  if (!key) return std::nullopt;
+  return CredentialSecret{flags, std::move(*key)};
+}
+
+}  // namespace vauth::ctap

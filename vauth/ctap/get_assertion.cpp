@@ -1,0 +1,179 @@
+// authenticatorGetAssertion and authenticatorGetNextAssertion (CTAP 2.0 §5.2-5.3).
+#include "vauth/crypto/primitives.h"
+#include "vauth/ctap/auth_data.h"
+#include "vauth/ctap/commands.h"
+#include "vauth/ctap/fields.h"
+
+namespace vauth::ctap {
+namespace {
+
+constexpr int kRpId = 1, kClientDataHash = 2, kAllowList = 3, kExtensions = 4, kOptions = 5,
+              kPinUvAuthParam = 6, kPinUvAuthProtocol = 7;
+// Response keys.
+constexpr int kCredential = 1, kAuthData = 2, kSignature = 3, kUser = 4, kNumberOfCredentials = 5;
+
+struct Request {
+  std::string rp_id;
+  Bytes rp_id_hash;
+  Bytes client_data_hash;
+  std::vector<CredentialDescriptor> allow_list;
+  bool user_presence = true;
+  bool user_verified = false;
+};
+
+// Signs one assertion. `total` is how many discoverable credentials matched
+// (0 for an allow-list match): it decides how much of the user entity is shown.
+Response sign_assertion(Session& s, const Request& r, ByteView id, const crypto::PrivateKey& key,
+                        const store::Credential* resident, size_t total, bool first) {
+  AuthData ad;
+  ad.rp_id_hash = r.rp_id_hash;
+  ad.user_present = r.user_presence;
+  ad.user_verified = r.user_verified;
+  ad.sign_count = s.next_sign_count();
+  const Bytes auth_data = ad.serialize();
+
+  cbor::Value::Map out;
+  out[kCredential] = cbor::Value::Map{{"id", Bytes(id.begin(), id.end())}, {"type", "public-key"}};
+  out[kAuthData] = auth_data;
+  out[kSignature] = key.sign(concat(auth_data, r.client_data_hash));
+  if (resident) {
+    cbor::Value::Map user{{"id", resident->user_id}};
+    // Names identify the user: only after user verification, and only when the
+    // platform must let the user choose among several accounts (CTAP 2.1 §6.2.2).
+    if (r.user_verified && total > 1) {
+      if (!resident->user_name.empty()) user["name"] = resident->user_name;
+      if (!resident->user_display_name.empty()) user["displayName"] = resident->user_display_name;
+    }
+    out[kUser] = std::move(user);
+  }
+  if (first && total > 1) out[kNumberOfCredentials] = total;
+  return Response{Status::Ok, cbor::Value(std::move(out))};
+}
+
+Response sign_discoverable(Session& s, const Request& r, const Bytes& id, size_t total, bool first) {
+  const store::Credential* c = s.state().find_credential(id);
+  if (!c) return error(Status::NoCredentials);  // deleted meanwhile
+  auto alg = crypto::algorithm_from_cose(c->algorithm);
+  auto key = alg ? crypto::PrivateKey::from_bytes(*alg, c->private_key) : std::nullopt;
+  if (!key) return error(Status::Other);
+  const store::Credential copy = *c;  // signing commits the counter; keep our own copy
+  return sign_assertion(s, r, id, *key, &copy, total, first);
+}
+
+// Answers for the located credentials once presence (if asked for) is settled.
+void respond(Session& s, Request r, std::optional<Bytes> allowed_id, std::vector<Bytes> discoverable,
+             const Done& done) {
+  if (allowed_id) {
+    auto secret = s.credential(r.rp_id_hash, *allowed_id);
+    if (!secret) return done(error(Status::NoCredentials));
+    const store::Credential* c = (secret->flags & credential_flag::kResident)
+                                     ? s.state().find_credential(*allowed_id)
+                                     : nullptr;
+    std::optional<store::Credential> copy;
+    if (c) copy = *c;
+    return done(sign_assertion(s, r, *allowed_id, secret->key, copy ? &*copy : nullptr, 0, true));
+  }
+  const size_t total = discoverable.size();
+  Response first = sign_discoverable(s, r, discoverable.front(), total, true);
+  if (first.status == Status::Ok && total > 1) {
+    s.pending_assertions = PendingAssertions{r.rp_id,
+                                             r.client_data_hash,
+                                             std::vector<Bytes>(discoverable.begin() + 1, discoverable.end()),
+                                             r.user_presence,
+                                             r.user_verified,
+                                             total,
+                                             s.timers.now() + s.profile.next_assertion_window};
+  }
+  done(std::move(first));
+}
+
+}  // namespace
+
+void get_assertion(Session& s, const cbor::Value::Map& params, Done done) {
+  Request r;
+  Fields f(params);
+  const std::string* rp_id = f.text(kRpId, true);
+  const Bytes* client_data_hash = f.bytes(kClientDataHash, true);
+  const cbor::Value::Array* allow = f.array(kAllowList, false);
+  f.map(kExtensions, false);  // no extensions yet: unknown ones are ignored
+  const cbor::Value::Map* options_map = f.map(kOptions, false);
+  const Bytes* pin_auth = f.bytes(kPinUvAuthParam, false);
+  auto pin_protocol = f.integer(kPinUvAuthProtocol, false);
+  if (!f.ok()) return done(error(f.error()));
+  r.rp_id = *rp_id;
+  r.rp_id_hash = crypto::sha256(to_bytes(r.rp_id));
+  r.client_data_hash = *client_data_hash;
+  if (allow) {
+    if (Status st = parse_descriptor_list(*allow, r.allow_list); st != Status::Ok) return done(error(st));
+  }
+  Options options;
+  if (Status st = parse_options(options_map, options); st != Status::Ok) return done(error(st));
+  if (options.rk.has_value()) return done(error(Status::UnsupportedOption));  // not a getAssertion option
+  if (options.uv.value_or(false)) return done(error(Status::UnsupportedOption));  // no built-in UV
+  r.user_presence = options.up.value_or(true);
+
+  if (pin_auth && pin_auth->empty()) {
+    return s.request_presence({"getAssertion", r.rp_id}, [&s, done](Status st) {
+      if (st != Status::Ok) return done(error(st));
+      done(error(s.pin_set() ? Status::PinInvalid : Status::PinNotSet));
+    });
+  }
+  if (Status st = verify_pin_uv_auth_param(s, pin_auth, pin_protocol, r.client_data_hash, r.user_verified);
+      st != Status::Ok) {
+    return done(error(st));
+  }
+
+  // Locate: the first allow-list entry that is ours, else every discoverable
+  // credential of the RP, newest first.
+  std::optional<Bytes> allowed_id;
+  std::vector<Bytes> discoverable;
+  if (!r.allow_list.empty()) {
+    for (const auto& d : r.allow_list) {
+      if (d.type == "public-key" && s.credential(r.rp_id_hash, d.id)) {
+        allowed_id = d.id;
+        break;
+      }
+    }
+  } else {
+    for (const auto* c : s.state().credentials_for_rp(r.rp_id)) discoverable.push_back(c->id);
+  }
+  const bool found = allowed_id || !discoverable.empty();
+
+  if (!r.user_presence || (!found && s.profile.no_credentials_immediately)) {
+    if (!found) return done(error(Status::NoCredentials));
+    return respond(s, std::move(r), std::move(allowed_id), std::move(discoverable), done);
+  }
+  // Build the request before `r` is moved into the continuation (argument order is unspecified).
+  PresenceRequest touch{"getAssertion", r.rp_id};
+  s.request_presence(std::move(touch), [&s, done, found, r = std::move(r), allowed_id = std::move(allowed_id),
+                                            discoverable = std::move(discoverable)](Status st) mutable {
+    if (st != Status::Ok) return done(error(st));
+    if (!found) return done(error(Status::NoCredentials));
+    respond(s, std::move(r), std::move(allowed_id), std::move(discoverable), done);
+  });
+}
+
+void get_next_assertion(Session& s, Done done) {
+  auto& pending = s.pending_assertions;
+  if (!pending || pending->credential_ids.empty() || s.timers.now() > pending->expires) {
+    pending.reset();
+    return done(error(Status::NotAllowed));
+  }
+  Request r;
+  r.rp_id = pending->rp_id;
+  r.rp_id_hash = crypto::sha256(to_bytes(r.rp_id));
+  r.client_data_hash = pending->client_data_hash;
+  r.user_presence = pending->user_present;
+  r.user_verified = pending->user_verified;
+  const Bytes id = pending->credential_ids.front();
+  pending->credential_ids.erase(pending->credential_ids.begin());
+  const size_t total = pending->total;
+  if (pending->credential_ids.empty()) {
+    pending.reset();
+  } else {
+    pending->expires = s.timers.now() + s.profile.next_assertion_window;  // each call restarts the timer
+  }
+  done(sign_discoverable(s, r, id, total, false));
+}
+
+}  // namespace vauth::ctap

@@ -1,0 +1,183 @@
+// authenticatorMakeCredential (CTAP 2.0 §5.1).
+#include <algorithm>
+
+#include "store/state.h"
+#include "vauth/cbor/codec.h"
+#include "vauth/crypto/primitives.h"
+#include "vauth/ctap/attestation.h"
+#include "vauth/ctap/auth_data.h"
+#include "vauth/ctap/commands.h"
+#include "vauth/ctap/credential_id.h"
+#include "vauth/ctap/fields.h"
+
+namespace vauth::ctap {
+namespace {
+
+constexpr int kClientDataHash = 1, kRp = 2, kUser = 3, kPubKeyCredParams = 4, kExcludeList = 5,
+              kExtensions = 6, kOptions = 7, kPinUvAuthParam = 8, kPinUvAuthProtocol = 9;
+constexpr size_t kMaxUserIdLength = 64;
+
+struct Request {
+  Bytes client_data_hash;
+  std::string rp_id, rp_name;
+  Bytes user_id;
+  std::string user_name, user_display_name;
+  crypto::Algorithm algorithm = crypto::Algorithm::ES256;
+  std::vector<CredentialDescriptor> exclude_list;
+  bool resident = false;
+  bool user_verified = false;
+};
+
+// Picks the first offered algorithm this profile supports (the RP's order of preference).
+Status choose_algorithm(const Profile& profile, const cbor::Value::Array& params, crypto::Algorithm& out) {
+  std::optional<crypto::Algorithm> chosen;
+  for (const cbor::Value& p : params) {
+    if (!p.is_map()) return Status::CborUnexpectedType;
+    Fields f(p.as_map());
+    auto alg = f.integer("alg", true);
+    const std::string* type = f.text("type", true);
+    if (!f.ok()) return f.error();
+    if (chosen || *type != "public-key") continue;
+    auto a = crypto::algorithm_from_cose(*alg);
+    if (a && std::find(profile.algorithms.begin(), profile.algorithms.end(), *a) != profile.algorithms.end()) {
+      chosen = a;
+    }
+  }
+  if (!chosen) return Status::UnsupportedAlgorithm;
+  out = *chosen;
+  return Status::Ok;
+}
+
+Status parse_entities(Fields& f, Request& r) {
+  const cbor::Value::Map* rp = f.map(kRp, true);
+  const cbor::Value::Map* user = f.map(kUser, true);
+  if (!f.ok()) return f.error();
+  Fields rpf(*rp);
+  const std::string* rp_id = rpf.text("id", true);
+  const std::string* rp_name = rpf.text("name", false);
+  rpf.text("icon", false);
+  if (!rpf.ok()) return rpf.error();
+  Fields uf(*user);
+  const Bytes* user_id = uf.bytes("id", true);
+  const std::string* name = uf.text("name", false);
+  const std::string* display = uf.text("displayName", false);
+  uf.text("icon", false);
+  if (!uf.ok()) return uf.error();
+  if (user_id->size() > kMaxUserIdLength) return Status::InvalidLength;
+  r.rp_id = *rp_id;
+  r.rp_name = rp_name ? *rp_name : "";
+  r.user_id = *user_id;
+  r.user_name = name ? *name : "";
+  r.user_display_name = display ? *display : "";
+  return Status::Ok;
+}
+
+bool excluded(const Session& s, const Request& r, ByteView rp_id_hash) {
+  for (const auto& d : r.exclude_list) {
+    if (d.type == "public-key" && s.credential(rp_id_hash, d.id)) return true;
+  }
+  return false;
+}
+
+Response create(Session& s, const Request& r) {
+  const Bytes rp_id_hash = crypto::sha256(to_bytes(r.rp_id));
+  auto key = crypto::PrivateKey::generate(r.algorithm, s.rng);
+  const uint8_t flags = r.resident ? credential_flag::kResident : 0;
+  Bytes id = wrap_credential_id(s.state().master_secret, rp_id_hash, {flags, key}, s.rng);
+
+  std::vector<store::Mutation> changes;
+  if (r.resident) {
+    store::Credential c;
+    c.id = id;
+    c.rp_id = r.rp_id;
+    c.rp_name = r.rp_name;
+    c.user_id = r.user_id;
+    c.user_name = r.user_name;
+    c.user_display_name = r.user_display_name;
+    c.algorithm = static_cast<int32_t>(r.algorithm);
+    c.private_key = key.private_bytes();
+    c.created = s.state().next_credential_seq;
+    changes.push_back({store::change::PutCredential{std::move(c)}});
+  }
+  const uint32_t count = s.state().sign_count + 1;
+  changes.push_back({store::change::SetSignCount{count}});
+  // The credential and the counter become durable together, before the response leaves.
+  s.store.commit(changes);
+
+  AuthData ad;
+  ad.rp_id_hash = rp_id_hash;
+  ad.user_present = true;
+  ad.user_verified = r.user_verified;
+  ad.sign_count = count;
+  ad.attested = AttestedCredential{s.profile.aaguid, id, key.public_key()};
+  const Bytes auth_data = ad.serialize();
+  AttestationStatement att = attest(s.state(), s.profile.attestation, auth_data, r.client_data_hash, key);
+
+  cbor::Value::Map out;
+  out[1] = att.format;
+  out[2] = auth_data;
+  out[3] = std::move(att.statement);
+  return Response{Status::Ok, cbor::Value(std::move(out))};
+}
+
+}  // namespace
+
+void make_credential(Session& s, const cbor::Value::Map& params, Done done) {
+  Request r;
+  Fields f(params);
+  const Bytes* client_data_hash = f.bytes(kClientDataHash, true);
+  const cbor::Value::Array* cred_params = f.array(kPubKeyCredParams, true);
+  const cbor::Value::Array* exclude = f.array(kExcludeList, false);
+  f.map(kExtensions, false);  // no extensions yet: unknown ones are ignored (CTAP 2.0 §5.1 step 4)
+  const cbor::Value::Map* options_map = f.map(kOptions, false);
+  const Bytes* pin_auth = f.bytes(kPinUvAuthParam, false);
+  auto pin_protocol = f.integer(kPinUvAuthProtocol, false);
+  if (!f.ok()) return done(error(f.error()));
+  if (Status st = parse_entities(f, r); st != Status::Ok) return done(error(st));
+  r.client_data_hash = *client_data_hash;
+  if (exclude) {
+    if (Status st = parse_descriptor_list(*exclude, r.exclude_list); st != Status::Ok) return done(error(st));
+  }
+  if (Status st = choose_algorithm(s.profile, *cred_params, r.algorithm); st != Status::Ok) return done(error(st));
+
+  Options options;
+  if (Status st = parse_options(options_map, options); st != Status::Ok) return done(error(st));
+  if (options.rk.value_or(false) && !s.profile.resident_keys) return done(error(Status::UnsupportedOption));
+  if (options.uv.value_or(false)) return done(error(Status::UnsupportedOption));  // no built-in UV
+  if (options.up.has_value() && !*options.up) return done(error(Status::InvalidOption));
+  r.resident = options.rk.value_or(false);
+
+  // A zero-length pinUvAuthParam asks "touch to pick this key, and tell me the PIN state".
+  if (pin_auth && pin_auth->empty()) {
+    return s.request_presence({"makeCredential", r.rp_id}, [&s, done](Status st) {
+      if (st != Status::Ok) return done(error(st));
+      done(error(s.pin_set() ? Status::PinInvalid : Status::PinNotSet));
+    });
+  }
+  if (!pin_auth && s.pin_set()) return done(error(Status::PuatRequired));
+  if (Status st = verify_pin_uv_auth_param(s, pin_auth, pin_protocol, r.client_data_hash, r.user_verified);
+      st != Status::Ok) {
+    return done(error(st));
+  }
+
+  const Bytes rp_id_hash = crypto::sha256(to_bytes(r.rp_id));
+  if (excluded(s, r, rp_id_hash)) {
+    // Only after a touch, so an RP cannot silently probe which keys are registered.
+    return s.request_presence({"makeCredential", r.rp_id}, [done](Status st) {
+      done(error(st == Status::Ok ? Status::CredentialExcluded : st));
+    });
+  }
+  if (r.resident && s.state().credentials.size() >= s.profile.max_resident_credentials) {
+    bool replaces = false;
+    for (const auto* c : s.state().credentials_for_rp(r.rp_id)) replaces |= c->user_id == r.user_id;
+    if (!replaces) return done(error(Status::KeyStoreFull));
+  }
+  // Build the request before `r` is moved into the continuation (argument order is unspecified).
+  PresenceRequest touch{"makeCredential", r.rp_id};
+  s.request_presence(std::move(touch), [&s, done, r = std::move(r)](Status st) {
+    if (st != Status::Ok) return done(error(st));
+    done(create(s, r));
+  });
+}
+
+}  // namespace vauth::ctap

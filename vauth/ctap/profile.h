@@ -1,0 +1,46 @@
+// What kind of key this authenticator pretends to be. Quirks and limits are
+// data here, not forks in the command code (personas build on this; issue #6).
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "vauth/base/clock.h"
+#include "vauth/crypto/keys.h"
+
+namespace vauth::ctap {
+
+enum class AttestationMode {
+  Batch,  // "packed" with the batch certificate chained to vauth's attestation CA
+  Self,   // "packed" self attestation (signed by the credential key, no x5c)
+  None,   // "none"
+};
+
+struct Profile {
+  // A fixed AAGUID that identifies vauth (a random UUIDv4 chosen once for the project).
+  std::array<uint8_t, 16> aaguid{0x5b, 0x7c, 0x1d, 0x2e, 0x8a, 0x3f, 0x4c, 0x61,
+                                 0x9e, 0x07, 0x2f, 0x4b, 0x8d, 0x6a, 0x1c, 0x35};
+  // In order of preference when a request offers several.
+  std::vector<crypto::Algorithm> algorithms{crypto::Algorithm::ES256, crypto::Algorithm::EdDSA};
+  AttestationMode attestation = AttestationMode::Batch;
+  bool u2f = true;                       // CTAP1/U2F over CTAPHID_MSG
+  bool resident_keys = true;
+  size_t max_resident_credentials = 100'000;
+  size_t max_message_size = 7609;        // getInfo maxMsgSize (the CTAPHID maximum)
+  size_t max_credential_count_in_list = 32;
+  size_t max_credential_id_length = 128;
+  size_t min_pin_length = 4;             // in Unicode code points (CTAP 2.0 minimum: 4)
+  uint8_t max_pin_retries = 8;
+  // authenticatorReset only within this long after power-up (real keys: 10 s);
+  // zero allows it at any time, which is what CI usually wants.
+  Duration reset_window{0};
+  // How long authenticatorGetNextAssertion may follow getAssertion (CTAP: 30 s).
+  Duration next_assertion_window{30'000};
+  // When nothing matches an allow list, real keys first wait for a touch and
+  // then say NO_CREDENTIALS (no silent probing). True answers at once.
+  bool no_credentials_immediately = false;
+};
+
+}  // namespace vauth::ctap

@@ -1,0 +1,23 @@
+// authenticatorReset (CTAP 2.0 §5.6): forget every credential and the PIN.
+#include "vauth/ctap/commands.h"
+
+namespace vauth::ctap {
+
+void reset(Session& s, Done done) {
+  if (s.profile.reset_window.count() > 0 && s.timers.now() - s.powered_up > s.profile.reset_window) {
+    return done(error(Status::NotAllowed));
+  }
+  s.request_presence({"reset", ""}, [&s, done](Status st) {
+    if (st != Status::Ok) return done(error(st));
+    // A new master secret makes every non-discoverable credential ID ever issued
+    // unusable, not just the stored ones.
+    s.store.commit(store::Mutation{store::change::Reset{s.rng.bytes(32)}});
+    s.pin.consecutive_failures = 0;
+    s.pending_assertions.reset();
+    s.regenerate_key_agreement();
+    s.regenerate_pin_token();
+    done(Response{});
+  });
+}
+
+}  // namespace vauth::ctap

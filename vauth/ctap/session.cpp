@@ -1,0 +1,60 @@
+#include "vauth/ctap/session.h"
+
+#include "vauth/ctap/attestation.h"
+
+namespace vauth::ctap {
+
+Status presence_status(PresenceResult r) {
+  switch (r) {
+    case PresenceResult::Approved: return Status::Ok;
+    case PresenceResult::Denied: return Status::OperationDenied;
+    case PresenceResult::TimedOut: return Status::UserActionTimeout;
+    case PresenceResult::Cancelled: return Status::KeepaliveCancel;
+  }
+  return Status::Other;
+}
+
+Session::Session(Environment env)
+    : store(env.store), rng(env.rng), timers(env.timers), presence(env.presence), profile(std::move(env.profile)) {
+  provision(store, rng, profile);
+  power_up();
+}
+
+void Session::request_presence(PresenceRequest req, std::function<void(Status)> then) {
+  waiting_for_user = true;
+  presence.request(req, [this, then = std::move(then)](PresenceResult r) {
+    waiting_for_user = false;
+    if (closed) return;
+    then(presence_status(r));
+  });
+}
+
+std::optional<CredentialSecret> Session::credential(ByteView rp_id_hash, ByteView id) const {
+  auto secret = unwrap_credential_id(state().master_secret, rp_id_hash, id);
+  if (!secret) return std::nullopt;
+  if ((secret->flags & credential_flag::kResident) && !state().find_credential(id)) return std::nullopt;
+  return secret;
+}
+
+uint32_t Session::next_sign_count() {
+  const uint32_t next = state().sign_count + 1;
+  store.commit(store::Mutation{store::change::SetSignCount{next}});
+  return next;
+}
+
+void Session::power_up() {
+  powered_up = timers.now();
+  pin.consecutive_failures = 0;
+  pending_assertions.reset();
+  u2f_presence_until.reset();
+  regenerate_key_agreement();
+  regenerate_pin_token();
+}
+
+void Session::regenerate_pin_token() { pin.pin_token = rng.bytes(32); }
+
+void Session::regenerate_key_agreement() {
+  pin.key_agreement = crypto::PrivateKey::generate(crypto::Algorithm::ES256, rng);
+}
+
+}  // namespace vauth::ctap

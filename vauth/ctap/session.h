@@ -1,0 +1,85 @@
+// The authenticator's working state, shared by the command files (internal to
+// vauth/ctap). Persistent state lives in the store; what is here is volatile and
+// starts over on power_cycle().
+#pragma once
+
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "vauth/cbor/value.h"
+#include "vauth/ctap/authenticator.h"
+#include "vauth/ctap/credential_id.h"
+#include "vauth/ctap/status.h"
+
+namespace vauth::ctap {
+
+// A command's outcome: a status and, for CTAP2_OK, an optional CBOR body.
+struct Response {
+  Status status = Status::Ok;
+  std::optional<cbor::Value> body;
+};
+inline Response error(Status s) { return Response{s, std::nullopt}; }
+using Done = std::function<void(Response)>;
+
+// Volatile PIN protocol state (CTAP 2.0 §5.5.2: regenerated at power-up).
+struct PinSession {
+  std::optional<crypto::PrivateKey> key_agreement;  // authenticatorKeyAgreementKey
+  Bytes pin_token;                                  // 32 random bytes
+  uint8_t consecutive_failures = 0;                 // PIN_AUTH_BLOCKED at 3 until power cycle
+};
+
+// What authenticatorGetNextAssertion continues (CTAP 2.0 §5.3).
+struct PendingAssertions {
+  std::string rp_id;
+  Bytes client_data_hash;
+  std::vector<Bytes> credential_ids;  // still to return, in order
+  bool user_present = false;
+  bool user_verified = false;
+  size_t total = 0;
+  TimePoint expires;
+};
+
+class Session {
+ public:
+  explicit Session(Environment env);
+
+  store::Store& store;
+  crypto::Rng& rng;
+  TimerQueue& timers;
+  Presence& presence;
+  const Profile profile;
+
+  PinSession pin;
+  std::optional<PendingAssertions> pending_assertions;
+  TimePoint powered_up;
+  bool waiting_for_user = false;
+  bool closed = false;  // the authenticator is going away: late presence answers are dropped
+  size_t winks = 0;
+  // U2F: presence granted by a touch, consumed by the next U2F request that needs it.
+  std::optional<TimePoint> u2f_presence_until;
+  bool u2f_presence_requested = false;
+
+  const store::State& state() const { return store.state(); }
+  bool pin_set() const { return state().pin_hash.has_value(); }
+
+  // The credential `id` names for this RP, if it is ours: it unwraps under our
+  // master secret and, if discoverable, the store still holds it.
+  std::optional<CredentialSecret> credential(ByteView rp_id_hash, ByteView id) const;
+
+  // Asks the user to touch the key. `then` receives Ok, or the status that
+  // ends the request: OPERATION_DENIED, USER_ACTION_TIMEOUT, KEEPALIVE_CANCEL.
+  void request_presence(PresenceRequest req, std::function<void(Status)> then);
+  // Increments and persists the global signature counter; returns the new value.
+  uint32_t next_sign_count();
+  // Power-up state: new key-agreement key and PIN token, failures forgotten.
+  void power_up();
+  // New key-agreement key and PIN token (after a PIN change, reset, failure).
+  void regenerate_pin_token();
+  void regenerate_key_agreement();
+};
+
+Status presence_status(PresenceResult r);
+
+}  // namespace vauth::ctap
