@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Installs the Debian packages vauth needs to build and test, skipping those
+# already installed. Sourced or run by scripts/test.sh and scripts/run.sh.
+#   scripts/deps.sh [extra packages...]
+set -euo pipefail
+
+packages=(
+  g++ cmake ninja-build pkg-config
+  libssl-dev libcbor-dev libusb-1.0-0-dev
+  libboost-dev libboost-program-options-dev
+  nlohmann-json3-dev libtomlplusplus-dev doctest-dev
+  libfido2-dev fido2-tools python3-fido2
+  "$@"
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+echo "deps: installing ${missing[*]}" >&2
+sudo=""
+[ "$(id -u)" -eq 0 ] || sudo="sudo"
+export DEBIAN_FRONTEND=noninteractive
+$sudo apt-get update -qq
+$sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
