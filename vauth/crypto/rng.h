@@ -1,5 +1,7 @@
 // Randomness is injected: SystemRng for real keys, SeededRng for `--seed N`
-// runs in which every key, credential ID and nonce is reproducible.
+// runs in which every key, master secret, credential ID and PIN token is
+// reproducible. (ECDSA signature nonces come from OpenSSL, so ES256 signatures
+// and certificates differ run to run; Ed25519 signatures do not.)
 #pragma once
 
 #include <cstdint>
