@@ -9,4 +9,4 @@ export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:strict_string_checks=1
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 CC=clang CXX=clang++ "$root/scripts/build.sh" "$build" -DVAUTH_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug
 cd "$build"
-ctest --output-on-failure -j "$(nproc)" -LE vm "$@"
+ctest --output-on-failure -j "$(nproc)" -LE e2e "$@"

@@ -8,5 +8,5 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 build=${VAUTH_BUILD_DIR:-$root/build}
 "$root/scripts/build.sh" "$build"
 cd "$build"
-if [ $# -eq 0 ]; then set -- -LE vm; fi
+if [ $# -eq 0 ]; then set -- -LE e2e; fi
 ctest --output-on-failure -j "$(nproc)" "$@"

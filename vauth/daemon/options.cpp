@@ -1,0 +1,154 @@
+#include "vauth/daemon/options.h"
+
+#include <boost/program_options.hpp>
+#include <sstream>
+
+#include "vauth/base/bytes.h"
+
+namespace po = boost::program_options;
+
+namespace vauth::daemon {
+namespace {
+
+constexpr const char* kUsage = R"(vauthd — a virtual FIDO2 security key (CTAP 2.0 + U2F) for Linux.
+
+Usage: vauthd [options]
+
+Without options vauthd creates one key and plugs it in through UHID when
+/dev/uhid is usable, otherwise it serves it over USB/IP on 127.0.0.1:3240.
+It prints one "ready" line per device on stdout, logs to stderr, and removes
+its devices on SIGTERM / SIGINT.
+)";
+
+std::optional<ctap::AttestationMode> parse_attestation(const std::string& s) {
+  if (s == "batch") return ctap::AttestationMode::Batch;
+  if (s == "self") return ctap::AttestationMode::Self;
+  if (s == "none") return ctap::AttestationMode::None;
+  return std::nullopt;
+}
+
+std::optional<std::vector<crypto::Algorithm>> parse_algorithms(const std::string& s) {
+  std::vector<crypto::Algorithm> out;
+  std::stringstream in(s);
+  std::string name;
+  while (std::getline(in, name, ',')) {
+    if (name == "es256") out.push_back(crypto::Algorithm::ES256);
+    else if (name == "eddsa") out.push_back(crypto::Algorithm::EdDSA);
+    else return std::nullopt;
+  }
+  if (out.empty()) return std::nullopt;
+  return out;
+}
+
+std::optional<std::array<uint8_t, 16>> parse_aaguid(std::string s) {
+  std::erase(s, '-');
+  auto bytes = from_hex(s);
+  if (!bytes || bytes->size() != 16) return std::nullopt;
+  std::array<uint8_t, 16> out;
+  std::copy(bytes->begin(), bytes->end(), out.begin());
+  return out;
+}
+
+bool parse_listen(const std::string& s, transport::UsbipOptions& out) {
+  const auto colon = s.rfind(':');
+  if (colon == std::string::npos) return false;
+  try {
+    const unsigned long port = std::stoul(s.substr(colon + 1));
+    if (port > 65535) return false;
+    out.address = s.substr(0, colon);
+    out.port = static_cast<uint16_t>(port);
+  } catch (const std::exception&) {
+    return false;
+  }
+  return !out.address.empty();
+}
+
+ParseResult fail(const std::string& message) { return ParseResult{std::nullopt, 2, "vauthd: " + message}; }
+
+}  // namespace
+
+ParseResult parse_options(int argc, const char* const argv[]) {
+  std::string transport = "auto", listen = "127.0.0.1:3240", attestation = "batch", presence = "auto",
+              algorithms = "es256,eddsa", aaguid, vid, pid;
+  DaemonOptions o;
+  uint64_t seed = 0;
+  std::string pin, export_ca;
+
+  po::options_description general("General");
+  general.add_options()
+      ("help,h", "show this help and exit")
+      ("transport,t", po::value(&transport)->value_name("auto|uhid|usbip"),
+       "how the key reaches the kernel (default: auto = uhid if /dev/uhid is usable, else usbip)")
+      ("usbip-listen", po::value(&listen)->value_name("ADDR:PORT"),
+       "USB/IP listen address (default 127.0.0.1:3240; port 0 picks a free port). USB/IP has no "
+       "authentication: keep it on loopback")
+      ("uhid-path", po::value(&o.uhid_path)->value_name("PATH"), "the UHID character device (default /dev/uhid)")
+      ("devices", po::value(&o.devices)->value_name("N"), "how many independent keys to create (default 1)");
+  po::options_description key("Key");
+  key.add_options()
+      ("seed", po::value(&seed)->value_name("N"),
+       "deterministic mode: every key, credential ID and nonce derives from N (device i uses N+i-1)")
+      ("attestation", po::value(&attestation)->value_name("batch|self|none"),
+       "attestation of new credentials (default batch: packed, signed by a batch certificate under vauth's CA)")
+      ("export-attestation-ca", po::value(&export_ca)->value_name("FILE"),
+       "write the attestation CA certificate (PEM) of device 1 to FILE, for relying parties to trust")
+      ("algorithms", po::value(&algorithms)->value_name("LIST"), "credential algorithms in order of preference (default es256,eddsa)")
+      ("aaguid", po::value(&aaguid)->value_name("UUID"), "the AAGUID to report (default: vauth's)")
+      ("no-u2f", "a CTAP2-only key: no CTAP1/U2F")
+      ("pin", po::value(&pin)->value_name("PIN"), "start with this PIN set (default: no PIN)")
+      ("presence", po::value(&presence)->value_name("auto|deny"), "user presence: approve every request, or deny every request")
+      ("presence-delay", po::value(&o.presence_delay_ms)->value_name("MS"), "answer presence requests after MS milliseconds")
+      ("name", po::value(&o.hid.name)->value_name("TEXT"), "HID device / USB product name")
+      ("serial", po::value(&o.hid.serial)->value_name("TEXT"), "HID / USB serial number")
+      ("vid", po::value(&vid)->value_name("HEX"), "USB vendor ID (default 1209)")
+      ("pid", po::value(&pid)->value_name("HEX"), "USB product ID (default 7a01)");
+  po::options_description all;
+  all.add(general).add(key);
+
+  po::variables_map vm;
+  try {
+    po::store(po::parse_command_line(argc, argv, all), vm);
+    po::notify(vm);
+  } catch (const po::error& e) {
+    return fail(std::string(e.what()) + " (see vauthd --help)");
+  }
+  if (vm.count("help")) {
+    std::ostringstream help;
+    help << kUsage << "\n" << all;
+    return ParseResult{std::nullopt, 0, help.str()};
+  }
+
+  if (transport == "auto") o.transport = TransportKind::Auto;
+  else if (transport == "uhid") o.transport = TransportKind::Uhid;
+  else if (transport == "usbip") o.transport = TransportKind::Usbip;
+  else return fail("--transport must be auto, uhid or usbip");
+  if (!parse_listen(listen, o.usbip)) return fail("--usbip-listen wants ADDR:PORT, e.g. 127.0.0.1:3240");
+  if (o.devices < 1 || o.devices > 16) return fail("--devices must be between 1 and 16");
+  if (vm.count("seed")) o.seed = seed;
+  auto att = parse_attestation(attestation);
+  if (!att) return fail("--attestation must be batch, self or none");
+  o.profile.attestation = *att;
+  auto algs = parse_algorithms(algorithms);
+  if (!algs) return fail("--algorithms is a comma-separated list of es256, eddsa");
+  o.profile.algorithms = *algs;
+  if (!aaguid.empty()) {
+    auto a = parse_aaguid(aaguid);
+    if (!a) return fail("--aaguid must be 16 bytes of hex, e.g. 01234567-89ab-cdef-0123-456789abcdef");
+    o.profile.aaguid = *a;
+  }
+  o.profile.u2f = !vm.count("no-u2f");
+  if (vm.count("pin")) o.pin = pin;
+  if (presence == "auto") o.presence = PresenceMode::Auto;
+  else if (presence == "deny") o.presence = PresenceMode::Deny;
+  else return fail("--presence must be auto or deny");
+  for (auto [text, field, flag] : {std::tuple{&vid, &o.hid.vendor_id, "--vid"}, std::tuple{&pid, &o.hid.product_id, "--pid"}}) {
+    if (text->empty()) continue;
+    auto b = from_hex(std::string(4 - std::min<size_t>(4, text->size()), '0') + *text);
+    if (!b || b->size() != 2) return fail(std::string(flag) + " must be 4 hex digits");
+    *field = get_u16_be(b->data());
+  }
+  if (vm.count("export-attestation-ca")) o.export_attestation_ca = export_ca;
+  return ParseResult{o, 0, ""};
+}
+
+}  // namespace vauth::daemon
