@@ -133,9 +133,10 @@ TEST_CASE("libfido2 reads getInfo") {
   }
   CHECK(rk);
   CHECK_FALSE(client_pin);
-  const uint8_t protocols[] = {1};
-  REQUIRE(fido_cbor_info_protocols_len(info) == 1);
-  CHECK(fido_cbor_info_protocols_ptr(info)[0] == protocols[0]);
+  // PIN/UV auth protocols, most preferred first.
+  REQUIRE(fido_cbor_info_protocols_len(info) == 2);
+  CHECK(fido_cbor_info_protocols_ptr(info)[0] == 2);
+  CHECK(fido_cbor_info_protocols_ptr(info)[1] == 1);
   fido_cbor_info_free(&info);
 }
 
@@ -253,8 +254,13 @@ TEST_CASE("PIN: set, required, used, changed, wrong until blocked") {
   REQUIRE(fido_dev_set_pin(f.dev(), "1234", nullptr) == FIDO_OK);
   CHECK(f.key().store.state().pin_hash.has_value());
 
+  // makeCredUvNotRqd: a non-discoverable credential needs no PIN (and has no UV flag);
+  // a discoverable one does.
   Cred without_pin;
-  CHECK(make_credential(f.dev(), without_pin, COSE_ES256, false) == FIDO_ERR_PIN_REQUIRED);
+  CHECK(make_credential(f.dev(), without_pin, COSE_ES256, false) == FIDO_OK);
+  CHECK((fido_cred_flags(without_pin.c) & 0x04) == 0);
+  Cred resident_without_pin;
+  CHECK(make_credential(f.dev(), resident_without_pin, COSE_ES256, true) == FIDO_ERR_PIN_REQUIRED);
 
   Cred with_pin;
   REQUIRE(make_credential(f.dev(), with_pin, COSE_ES256, false, "1234") == FIDO_OK);

@@ -34,14 +34,18 @@ Status make_credential_with_token(Harness& h, const Bytes& token) {
   return h.call(kMakeCredential, req.build()).status;
 }
 
-TEST_CASE("clientPIN getRetries starts at 8") {
+TEST_CASE("clientPIN getRetries starts at 8, with powerCycleState false") {
   Harness h;
   Response r = h.call(kClientPin, Map{{1, 1}, {2, 1}});
   REQUIRE(r.ok());
   REQUIRE(r.body.has_value());
-  CHECK(r.body->as_map().size() == 1);
+  CHECK(r.body->as_map().size() == 2);
   REQUIRE(r.get(3));
   CHECK(*r.get(3) == cbor::Value(8));
+  REQUIRE(r.get(4));
+  CHECK(*r.get(4) == cbor::Value(false));
+  // CTAP 2.1: getPINRetries needs no pinUvAuthProtocol.
+  CHECK(h.call(kClientPin, Map{{2, 1}}).status == Status::Ok);
 }
 
 TEST_CASE("clientPIN getKeyAgreement returns a P-256 COSE key (alg -25), stable until power cycle") {
@@ -114,7 +118,8 @@ TEST_CASE("clientPIN setPIN length policy: 4 code points minimum, 63 bytes maxim
     CHECK_FALSE(h.state().pin_hash.has_value());
   }
   SUBCASE("70 bytes padded to 80") {
-    CHECK(pin.set_pin(std::string(70, '7')).status == Status::PinPolicyViolation);
+    // CTAP 2.1 §6.5.5.5: the padded PIN is exactly 64 bytes; anything else is malformed.
+    CHECK(pin.set_pin(std::string(70, '7')).status == Status::InvalidParameter);
     CHECK_FALSE(h.state().pin_hash.has_value());
   }
 }
@@ -399,15 +404,18 @@ TEST_CASE("clientPIN request errors") {
   SUBCASE("unknown subcommand → INVALID_SUBCOMMAND") {
     CHECK(h.call(kClientPin, Map{{1, 1}, {2, 0x10}}).status == Status::InvalidSubcommand);
     CHECK(h.call(kClientPin, Map{{1, 1}, {2, 0}}).status == Status::InvalidSubcommand);
-    CHECK(h.call(kClientPin, Map{{1, 1}, {2, 9}}).status == Status::InvalidSubcommand);
+    CHECK(h.call(kClientPin, Map{{1, 1}, {2, 8}}).status == Status::InvalidSubcommand);
+    // No built-in user verification: the UV subcommands do not exist here.
+    CHECK(h.call(kClientPin, Map{{1, 1}, {2, 6}}).status == Status::InvalidSubcommand);
+    CHECK(h.call(kClientPin, Map{{1, 1}, {2, 7}}).status == Status::InvalidSubcommand);
   }
   SUBCASE("unsupported protocol → INVALID_PARAMETER") {
-    CHECK(h.call(kClientPin, Map{{1, 2}, {2, 1}}).status == Status::InvalidParameter);
+    CHECK(h.call(kClientPin, Map{{1, 3}, {2, 1}}).status == Status::InvalidParameter);
     CHECK(h.call(kClientPin, Map{{1, 0}, {2, 2}}).status == Status::InvalidParameter);
     CHECK(h.call(kClientPin, Map{{1, 99}, {2, 5}}).status == Status::InvalidParameter);
   }
   SUBCASE("missing pinProtocol or subCommand → MISSING_PARAMETER") {
-    CHECK(h.call(kClientPin, Map{{2, 1}}).status == Status::MissingParameter);
+    CHECK(h.call(kClientPin, Map{{2, 2}}).status == Status::MissingParameter);
     CHECK(h.call(kClientPin, Map{{1, 1}}).status == Status::MissingParameter);
     CHECK(h.call(kClientPin, Map{}).status == Status::MissingParameter);
   }

@@ -17,9 +17,13 @@ struct Account {
 };
 
 // Three discoverable credentials for example.com, created in order (oldest first).
-std::vector<Account> make_three_accounts(Harness& h, const Bytes& pin_token = {}) {
+// With a PinClient, each makeCredential gets a fresh pinUvAuthToken: in CTAP 2.1
+// a token's mc/ga permissions are used up by one request, as clients expect.
+std::vector<Account> make_three_accounts(Harness& h, PinClient* pin = nullptr, std::string_view pin_code = {}) {
   std::vector<Account> out;
   for (int i = 0; i < 3; ++i) {
+    Bytes pin_token;
+    if (pin) pin_token = pin->get_pin_token(pin_code).value();
     MakeCredentialRequest req;
     req.rk();
     req.user_id = {static_cast<uint8_t>(0xa0 + i), 0x55};
@@ -277,9 +281,9 @@ TEST_CASE("getAssertion user entity: only the ID without UV; names with UV and s
   }
   SUBCASE("UV through pinAuth") {
     REQUIRE(pin.set_pin("1234").ok());
+    std::vector<Account> accounts = make_three_accounts(h, &pin, "1234");
     auto token = pin.get_pin_token("1234");
     REQUIRE(token.has_value());
-    std::vector<Account> accounts = make_three_accounts(h, *token);
     GetAssertionRequest req;
     req.pin_protocol = 1;
     req.pin_auth = PinClient::pin_auth(*token, req.client_data_hash);
@@ -378,18 +382,24 @@ TEST_CASE("getAssertion presence outcomes: denied → 0x27, timed out → 0x2F")
   CHECK(h.state().sign_count == count_before);  // nothing was signed
 }
 
-TEST_CASE("getAssertion options: rk → UNSUPPORTED_OPTION, uv=true → UNSUPPORTED_OPTION") {
+// CTAP 2.1 §6.2.2: "rk" is not a getAssertion option (UNSUPPORTED_OPTION); "uv"
+// without a pinUvAuthParam asks for built-in UV, which this key lacks (INVALID_OPTION).
+TEST_CASE("getAssertion options: rk → UNSUPPORTED_OPTION, uv=true → INVALID_OPTION") {
   Harness h;
   Credential c = make_credential(h);
   const size_t before = h.presence.request_count();
   GetAssertionRequest req;
   req.allow(c.id);
+  Status expected = Status::UnsupportedOption;
 
   SUBCASE("rk=true") { req.option("rk", true); }
   SUBCASE("rk=false") { req.option("rk", false); }
-  SUBCASE("uv=true") { req.option("uv", true); }
+  SUBCASE("uv=true") {
+    req.option("uv", true);
+    expected = Status::InvalidOption;
+  }
 
-  CHECK(h.call(kGetAssertion, req.build()).status == Status::UnsupportedOption);
+  CHECK(h.call(kGetAssertion, req.build()).status == expected);
   CHECK(h.presence.request_count() == before);
 }
 

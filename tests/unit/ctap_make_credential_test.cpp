@@ -422,7 +422,8 @@ TEST_CASE("makeCredential excludeList: unknown IDs, other RPs' IDs and other typ
   CHECK(c.id != mine.id);
 }
 
-TEST_CASE("makeCredential options: up=false is CTAP2_ERR_INVALID_OPTION, uv=true CTAP2_ERR_UNSUPPORTED_OPTION") {
+// CTAP 2.1 §6.1.2: without built-in UV, "uv": true is CTAP2_ERR_INVALID_OPTION.
+TEST_CASE("makeCredential options: up=false and uv=true (no built-in UV) are CTAP2_ERR_INVALID_OPTION") {
   Harness h;
   MakeCredentialRequest req;
   const size_t before = h.presence.request_count();
@@ -430,7 +431,7 @@ TEST_CASE("makeCredential options: up=false is CTAP2_ERR_INVALID_OPTION, uv=true
   req.options = Map{{"up", false}};
   CHECK(h.call(kMakeCredential, req.build()).status == Status::InvalidOption);
   req.options = Map{{"uv", true}};
-  CHECK(h.call(kMakeCredential, req.build()).status == Status::UnsupportedOption);
+  CHECK(h.call(kMakeCredential, req.build()).status == Status::InvalidOption);
   CHECK(h.presence.request_count() == before);
 
   // uv=false and unknown options are fine.
@@ -438,14 +439,31 @@ TEST_CASE("makeCredential options: up=false is CTAP2_ERR_INVALID_OPTION, uv=true
   CHECK(h.call(kMakeCredential, req.build()).status == Status::Ok);
 }
 
-TEST_CASE("makeCredential with a PIN set requires pinAuth (CTAP2_ERR_PIN_REQUIRED)") {
+// CTAP 2.1 §6.1.2 step 11 with makeCredUvNotRqd: a PIN-protected key still makes
+// non-discoverable credentials without UV, but a discoverable one needs a token.
+TEST_CASE("makeCredential with a PIN set: discoverable needs pinUvAuthParam (PUAT_REQUIRED)") {
   Harness h;
   PinClient pin(h);
   REQUIRE(pin.set_pin("1234").ok());
   const size_t before = h.presence.request_count();
-  Response r = h.call(kMakeCredential, MakeCredentialRequest{}.build());
+  MakeCredentialRequest resident;
+  resident.rk();
+  Response r = h.call(kMakeCredential, resident.build());
   CHECK(r.status == Status::PuatRequired);
   CHECK(h.presence.request_count() == before);
+  CHECK(h.state().credentials.empty());
+
+  Credential plain = make_credential(h);
+  CHECK_FALSE(plain.auth_data.uv());
+}
+
+TEST_CASE("makeCredential with a PIN set and makeCredUvNotRqd off: everything needs a token") {
+  ctap::Profile p;
+  p.make_cred_uv_not_required = false;
+  Harness h(p);
+  PinClient pin(h);
+  REQUIRE(pin.set_pin("1234").ok());
+  CHECK(h.call(kMakeCredential, MakeCredentialRequest{}.build()).status == Status::PuatRequired);
 }
 
 TEST_CASE("makeCredential zero-length pinAuth: touch first, then PIN_NOT_SET / PIN_INVALID") {

@@ -57,7 +57,7 @@ TEST_CASE("getInfo reports versions, AAGUID, options, maxMsgSize and PIN protoco
 
   const cbor::Value* protocols = r.get(6);
   REQUIRE(protocols);
-  CHECK(*protocols == cbor::Value(Array{1}));
+  CHECK(*protocols == cbor::Value(Array{2, 1}));  // most preferred first
 
   // The reply is canonical CBOR: re-encoding what we decoded gives the same bytes.
   CHECK(to_hex(cbor::encode(*r.body)) == to_hex(ByteView(r.raw).subspan(1)));

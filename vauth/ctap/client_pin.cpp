@@ -1,23 +1,28 @@
-// authenticatorClientPIN with PIN protocol 1 (CTAP 2.0 §5.5): getPINRetries,
-// getKeyAgreement, setPIN, changePIN, getPINToken.
+// authenticatorClientPIN (CTAP 2.1 §6.5.5): getPINRetries, getKeyAgreement,
+// setPIN, changePIN, getPinToken, getPinUvAuthTokenUsingPinWithPermissions,
+// with PIN/UV auth protocols 1 and 2.
+#include <algorithm>
+
 #include "vauth/crypto/primitives.h"
 #include "vauth/ctap/commands.h"
 #include "vauth/ctap/cose_key.h"
 #include "vauth/ctap/fields.h"
 #include "vauth/ctap/pin_protocol.h"
+#include "vauth/ctap/pin_token.h"
 
 namespace vauth::ctap {
 namespace {
 
 constexpr int kPinProtocol = 1, kSubCommand = 2, kKeyAgreement = 3, kPinAuth = 4, kNewPinEnc = 5,
-              kPinHashEnc = 6;
+              kPinHashEnc = 6, kPermissions = 9, kRpId = 0x0a;
 // Response keys.
-constexpr int kRespKeyAgreement = 1, kRespPinToken = 2, kRespRetries = 3;
+constexpr int kRespKeyAgreement = 1, kRespPinToken = 2, kRespRetries = 3, kRespPowerCycleState = 4;
 
-constexpr int64_t kGetRetries = 1, kGetKeyAgreement = 2, kSetPin = 3, kChangePin = 4, kGetPinToken = 5;
+constexpr int64_t kGetRetries = 1, kGetKeyAgreement = 2, kSetPin = 3, kChangePin = 4, kGetPinToken = 5,
+                  kGetTokenUsingUv = 6, kGetUvRetries = 7, kGetTokenUsingPin = 9;
 constexpr uint8_t kMaxConsecutiveFailures = 3;  // then PIN_AUTH_BLOCKED until power cycle
 constexpr size_t kMaxPinBytes = 63;
-constexpr size_t kMinPaddedPin = 64;
+constexpr size_t kPaddedPinLength = 64;
 
 size_t utf8_code_points(ByteView s) {
   size_t n = 0;
@@ -31,12 +36,17 @@ Bytes pin_hash16(ByteView pin) {
   return h;
 }
 
+// Permissions this authenticator can grant; the others are UNAUTHORIZED_PERMISSION.
+uint8_t supported_permissions() {
+  return permission::kMakeCredential | permission::kGetAssertion | permission::kCredentialManagement;
+}
+
 struct Exchange {
   const PinProtocol* protocol = nullptr;
   Bytes shared;
 };
 
-// Reads pinProtocol and keyAgreement and derives the shared secret.
+// Reads keyAgreement and derives the shared secret under `protocol`.
 Status key_exchange(Session& s, Fields& f, const PinProtocol* protocol, Exchange& out) {
   const cbor::Value* ka = f.any(kKeyAgreement);
   if (!ka) return Status::MissingParameter;
@@ -48,11 +58,10 @@ Status key_exchange(Session& s, Fields& f, const PinProtocol* protocol, Exchange
   return Status::Ok;
 }
 
-// Decrypts newPinEnc and checks the PIN policy; the PIN is the bytes before the first zero.
+// Decrypts newPinEnc (a 64-byte padded PIN) and checks the PIN policy.
 Status decrypt_new_pin(const Session& s, const Exchange& x, const Bytes& new_pin_enc, Bytes& pin) {
-  if (new_pin_enc.size() < kMinPaddedPin || new_pin_enc.size() % 16 != 0) return Status::InvalidParameter;
   auto padded = x.protocol->decrypt(x.shared, new_pin_enc);
-  if (!padded) return Status::InvalidParameter;
+  if (!padded || padded->size() != kPaddedPinLength) return Status::InvalidParameter;
   auto end = std::find(padded->begin(), padded->end(), uint8_t{0});
   pin.assign(padded->begin(), end);
   crypto::cleanse(*padded);
@@ -63,15 +72,18 @@ Status decrypt_new_pin(const Session& s, const Exchange& x, const Bytes& new_pin
 }
 
 // Checks pinHashEnc against the stored PIN hash with the retry rules of
-// CTAP 2.0 §5.5.5-7. The decremented retry counter is durable before we answer.
+// CTAP 2.1 §6.5.5.5. The decremented retry counter is durable before we answer.
+// A pinHashEnc that does not even decrypt to 16 bytes is malformed input: it is
+// refused without spending a retry.
 Status check_pin_hash(Session& s, const Exchange& x, const Bytes& pin_hash_enc) {
   const store::State& st = s.state();
   if (st.pin_retries == 0) return Status::PinBlocked;
   if (s.pin.consecutive_failures >= kMaxConsecutiveFailures) return Status::PinAuthBlocked;
-  s.store.commit(store::Mutation{store::change::SetPinRetries{static_cast<uint8_t>(st.pin_retries - 1)}});
+  auto hash = x.protocol->decrypt(x.shared, pin_hash_enc);
+  if (!hash || hash->size() != 16) return Status::InvalidParameter;
 
-  auto hash = pin_hash_enc.size() == 16 ? x.protocol->decrypt(x.shared, pin_hash_enc) : std::nullopt;
-  if (!hash || !crypto::equal_ct(*hash, *st.pin_hash)) {
+  s.store.commit(store::Mutation{store::change::SetPinRetries{static_cast<uint8_t>(st.pin_retries - 1)}});
+  if (!crypto::equal_ct(*hash, *st.pin_hash)) {
     s.regenerate_key_agreement();
     ++s.pin.consecutive_failures;
     if (s.state().pin_retries == 0) return Status::PinBlocked;
@@ -87,7 +99,7 @@ Response set_pin(Session& s, Fields& f, const PinProtocol* protocol) {
   const Bytes* pin_auth = f.bytes(kPinAuth, true);
   const Bytes* new_pin_enc = f.bytes(kNewPinEnc, true);
   if (!f.ok()) return error(f.error());
-  if (s.pin_set()) return error(Status::PinAuthInvalid);  // CTAP 2.0: setPIN only when no PIN exists
+  if (s.pin_set()) return error(Status::NotAllowed);  // changePIN is the way to replace a PIN
   Exchange x;
   if (Status st = key_exchange(s, f, protocol, x); st != Status::Ok) return error(st);
   if (!protocol->verify(x.shared, *new_pin_enc, *pin_auth)) return error(Status::PinAuthInvalid);
@@ -95,7 +107,6 @@ Response set_pin(Session& s, Fields& f, const PinProtocol* protocol) {
   if (Status st = decrypt_new_pin(s, x, *new_pin_enc, pin); st != Status::Ok) return error(st);
   s.store.commit(store::Mutation{store::change::SetPin{pin_hash16(pin), s.profile.max_pin_retries}});
   crypto::cleanse(pin);
-  s.regenerate_pin_token();
   return Response{};
 }
 
@@ -116,18 +127,34 @@ Response change_pin(Session& s, Fields& f, const PinProtocol* protocol) {
   if (Status st = decrypt_new_pin(s, x, *new_pin_enc, pin); st != Status::Ok) return error(st);
   s.store.commit(store::Mutation{store::change::SetPin{pin_hash16(pin), s.profile.max_pin_retries}});
   crypto::cleanse(pin);
-  s.regenerate_pin_token();  // tokens issued under the old PIN stop working
+  revoke_pin_uv_auth_token(s);  // tokens issued under the old PIN stop working
   return Response{};
 }
 
-Response get_pin_token(Session& s, Fields& f, const PinProtocol* protocol) {
+// getPinToken (0x05, permissions mc+ga, no RP) and
+// getPinUvAuthTokenUsingPinWithPermissions (0x09).
+Response get_token(Session& s, Fields& f, const PinProtocol* protocol, bool with_permissions) {
   const Bytes* pin_hash_enc = f.bytes(kPinHashEnc, true);
+  auto permissions = f.integer(kPermissions, with_permissions);
+  const std::string* rp_id = f.text(kRpId, false);
   if (!f.ok()) return error(f.error());
+  uint8_t granted = permission::kMakeCredential | permission::kGetAssertion;
+  if (with_permissions) {
+    if (*permissions <= 0 || *permissions > 0xff) return error(Status::InvalidParameter);
+    granted = static_cast<uint8_t>(*permissions);
+    if ((granted & ~supported_permissions()) != 0) return error(Status::UnauthorizedPermission);
+  } else if (permissions || rp_id) {
+    return error(Status::InvalidParameter);  // getPinToken takes neither
+  }
   if (!s.pin_set()) return error(Status::PinNotSet);
   Exchange x;
   if (Status st = key_exchange(s, f, protocol, x); st != Status::Ok) return error(st);
   if (Status st = check_pin_hash(s, x, *pin_hash_enc); st != Status::Ok) return error(st);
-  auto token = protocol->encrypt(x.shared, s.pin.pin_token, s.rng);
+
+  std::optional<std::string> bound;
+  if (rp_id) bound = *rp_id;
+  grant_pin_uv_auth_token(s, protocol, granted, std::move(bound), true);
+  auto token = protocol->encrypt(x.shared, s.token.value, s.rng);
   if (!token) return error(Status::Other);
   return Response{Status::Ok, cbor::Value(cbor::Value::Map{{kRespPinToken, *token}})};
 }
@@ -136,35 +163,31 @@ Response get_pin_token(Session& s, Fields& f, const PinProtocol* protocol) {
 
 Response client_pin(Session& s, const cbor::Value::Map& params) {
   Fields f(params);
-  auto version = f.integer(kPinProtocol, true);
   auto sub = f.integer(kSubCommand, true);
   if (!f.ok()) return error(f.error());
-  const PinProtocol* protocol = pin_protocol(*version);
-  if (!protocol) return error(Status::InvalidParameter);
+  // getPINRetries and getUVRetries need no protocol; everything else does.
+  const bool needs_protocol = *sub != kGetRetries && *sub != kGetUvRetries;
+  auto version = f.integer(kPinProtocol, needs_protocol);
+  if (!f.ok()) return error(f.error());
+  const PinProtocol* protocol = version ? pin_protocol(*version) : nullptr;
+  if (version && !protocol) return error(Status::InvalidParameter);
 
   switch (*sub) {
     case kGetRetries:
-      return Response{Status::Ok, cbor::Value(cbor::Value::Map{{kRespRetries, s.state().pin_retries}})};
+      return Response{Status::Ok, cbor::Value(cbor::Value::Map{
+                                      {kRespRetries, s.state().pin_retries},
+                                      {kRespPowerCycleState, s.pin.consecutive_failures >= kMaxConsecutiveFailures}})};
     case kGetKeyAgreement:
       return Response{Status::Ok, cbor::Value(cbor::Value::Map{
                                       {kRespKeyAgreement, cose_key_agreement(s.pin.key_agreement->public_key())}})};
     case kSetPin: return set_pin(s, f, protocol);
     case kChangePin: return change_pin(s, f, protocol);
-    case kGetPinToken: return get_pin_token(s, f, protocol);
+    case kGetPinToken: return get_token(s, f, protocol, false);
+    case kGetTokenUsingPin: return get_token(s, f, protocol, true);
+    case kGetTokenUsingUv:
+    case kGetUvRetries:  // no built-in user verification (yet)
     default: return error(Status::InvalidSubcommand);
   }
-}
-
-Status verify_pin_uv_auth_param(const Session& s, const Bytes* param, std::optional<int64_t> protocol,
-                                ByteView client_data_hash, bool& verified) {
-  verified = false;
-  if (!param) return Status::Ok;
-  if (!protocol) return Status::MissingParameter;
-  const PinProtocol* p = pin_protocol(*protocol);
-  if (!p || !s.pin_set()) return Status::PinAuthInvalid;
-  if (!p->verify(s.pin.pin_token, client_data_hash, *param)) return Status::PinAuthInvalid;
-  verified = true;
-  return Status::Ok;
 }
 
 }  // namespace vauth::ctap

@@ -16,11 +16,4 @@ void selection(Session& s, Done done);                                         /
 // CTAP1/U2F: an APDU in, response data || SW1 SW2 out.                        // u2f.cpp
 Bytes u2f(Session& s, ByteView apdu);
 
-// The pinUvAuthParam of makeCredential/getAssertion (zero-length probes are
-// handled by the callers): Ok with `verified` set when the parameter matches
-// HMAC(pinUvAuthToken, clientDataHash); MISSING_PARAMETER without a protocol;
-// PIN_AUTH_INVALID for an unknown protocol or a wrong MAC.       // client_pin.cpp
-Status verify_pin_uv_auth_param(const Session& s, const Bytes* param, std::optional<int64_t> protocol,
-                                ByteView client_data_hash, bool& verified);
-
 }  // namespace vauth::ctap

@@ -1,8 +1,9 @@
-// authenticatorGetAssertion and authenticatorGetNextAssertion (CTAP 2.0 §5.2-5.3).
+// authenticatorGetAssertion and authenticatorGetNextAssertion (CTAP 2.1 §6.2-6.3).
 #include "vauth/crypto/primitives.h"
 #include "vauth/ctap/auth_data.h"
 #include "vauth/ctap/commands.h"
 #include "vauth/ctap/fields.h"
+#include "vauth/ctap/pin_token.h"
 
 namespace vauth::ctap {
 namespace {
@@ -19,6 +20,7 @@ struct Request {
   std::vector<CredentialDescriptor> allow_list;
   bool user_presence = true;
   bool user_verified = false;
+  bool used_token = false;
 };
 
 // Signs one assertion. `total` is how many discoverable credentials matched
@@ -63,6 +65,7 @@ Response sign_discoverable(Session& s, const Request& r, const Bytes& id, size_t
 // Answers for the located credentials once presence (if asked for) is settled.
 void respond(Session& s, Request r, std::optional<Bytes> allowed_id, std::vector<Bytes> discoverable,
              const Done& done) {
+  if (r.used_token) consume_pin_uv_auth_token(s);
   if (allowed_id) {
     auto secret = s.credential(r.rp_id_hash, *allowed_id);
     if (!secret) return done(error(Status::NoCredentials));
@@ -109,7 +112,6 @@ void get_assertion(Session& s, const cbor::Value::Map& params, Done done) {
   Options options;
   if (Status st = parse_options(options_map, options); st != Status::Ok) return done(error(st));
   if (options.rk.has_value()) return done(error(Status::UnsupportedOption));  // not a getAssertion option
-  if (options.uv.value_or(false)) return done(error(Status::UnsupportedOption));  // no built-in UV
   r.user_presence = options.up.value_or(true);
 
   if (pin_auth && pin_auth->empty()) {
@@ -118,7 +120,11 @@ void get_assertion(Session& s, const cbor::Value::Map& params, Done done) {
       done(error(s.pin_set() ? Status::PinInvalid : Status::PinNotSet));
     });
   }
-  if (Status st = verify_pin_uv_auth_param(s, pin_auth, pin_protocol, r.client_data_hash, r.user_verified);
+  // Without a pinUvAuthParam, "uv" would ask for built-in user verification, which this key lacks.
+  if (!pin_auth && options.uv.value_or(false)) return done(error(Status::InvalidOption));
+  r.used_token = pin_auth != nullptr;
+  if (Status st = authorize_request(s, pin_auth, pin_protocol, r.client_data_hash, permission::kGetAssertion,
+                                    r.rp_id, r.user_verified);
       st != Status::Ok) {
     return done(error(st));
   }

@@ -1,4 +1,4 @@
-// authenticatorGetInfo (CTAP 2.0 §5.4; members 0x07-0x0A from CTAP 2.1 that 2.0 clients ignore).
+// authenticatorGetInfo (CTAP 2.1 §6.4). Only what is implemented is advertised.
 #include "vauth/ctap/commands.h"
 
 namespace vauth::ctap {
@@ -9,7 +9,12 @@ Response get_info(const Session& s) {
   if (p.u2f) versions.emplace_back("U2F_V2");
   versions.emplace_back("FIDO_2_0");
 
-  cbor::Value::Map options{{"plat", false}, {"rk", p.resident_keys}, {"up", true}, {"clientPin", s.pin_set()}};
+  cbor::Value::Map options{{"plat", false},
+                           {"rk", p.resident_keys},
+                           {"up", true},
+                           {"clientPin", s.pin_set()},
+                           {"pinUvAuthToken", true},
+                           {"makeCredUvNotRqd", p.make_cred_uv_not_required}};
 
   cbor::Value::Array algorithms;
   for (crypto::Algorithm a : p.algorithms) {
@@ -21,7 +26,7 @@ Response get_info(const Session& s) {
   info[0x03] = Bytes(p.aaguid.begin(), p.aaguid.end());
   info[0x04] = std::move(options);
   info[0x05] = p.max_message_size;
-  info[0x06] = cbor::Value::Array{1};
+  info[0x06] = cbor::Value::Array{2, 1};  // pinUvAuthProtocols, most preferred first
   info[0x07] = p.max_credential_count_in_list;
   info[0x08] = p.max_credential_id_length;
   info[0x09] = cbor::Value::Array{"usb"};

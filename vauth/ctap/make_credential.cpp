@@ -1,4 +1,4 @@
-// authenticatorMakeCredential (CTAP 2.0 §5.1).
+// authenticatorMakeCredential (CTAP 2.1 §6.1).
 #include <algorithm>
 
 #include "store/state.h"
@@ -9,6 +9,7 @@
 #include "vauth/ctap/commands.h"
 #include "vauth/ctap/credential_id.h"
 #include "vauth/ctap/fields.h"
+#include "vauth/ctap/pin_token.h"
 
 namespace vauth::ctap {
 namespace {
@@ -26,6 +27,7 @@ struct Request {
   std::vector<CredentialDescriptor> exclude_list;
   bool resident = false;
   bool user_verified = false;
+  bool used_token = false;
 };
 
 // Picks the first offered algorithm this profile supports (the RP's order of preference).
@@ -143,7 +145,6 @@ void make_credential(Session& s, const cbor::Value::Map& params, Done done) {
   Options options;
   if (Status st = parse_options(options_map, options); st != Status::Ok) return done(error(st));
   if (options.rk.value_or(false) && !s.profile.resident_keys) return done(error(Status::UnsupportedOption));
-  if (options.uv.value_or(false)) return done(error(Status::UnsupportedOption));  // no built-in UV
   if (options.up.has_value() && !*options.up) return done(error(Status::InvalidOption));
   r.resident = options.rk.value_or(false);
 
@@ -154,8 +155,19 @@ void make_credential(Session& s, const cbor::Value::Map& params, Done done) {
       done(error(s.pin_set() ? Status::PinInvalid : Status::PinNotSet));
     });
   }
-  if (!pin_auth && s.pin_set()) return done(error(Status::PuatRequired));
-  if (Status st = verify_pin_uv_auth_param(s, pin_auth, pin_protocol, r.client_data_hash, r.user_verified);
+  if (!pin_auth) {
+    // With a pinUvAuthParam the "uv" option is ignored; without one it would ask
+    // for built-in user verification, which this key does not have.
+    if (options.uv.value_or(false)) return done(error(Status::InvalidOption));
+    // A PIN-protected key makes non-discoverable credentials without UV only
+    // when it advertises makeCredUvNotRqd (CTAP 2.1 §6.1.2 step 11).
+    if (s.pin_set() && (r.resident || !s.profile.make_cred_uv_not_required)) {
+      return done(error(Status::PuatRequired));
+    }
+  }
+  r.used_token = pin_auth != nullptr;
+  if (Status st = authorize_request(s, pin_auth, pin_protocol, r.client_data_hash, permission::kMakeCredential,
+                                    r.rp_id, r.user_verified);
       st != Status::Ok) {
     return done(error(st));
   }
@@ -176,6 +188,7 @@ void make_credential(Session& s, const cbor::Value::Map& params, Done done) {
   PresenceRequest touch{"makeCredential", r.rp_id};
   s.request_presence(std::move(touch), [&s, done, r = std::move(r)](Status st) {
     if (st != Status::Ok) return done(error(st));
+    if (r.used_token) consume_pin_uv_auth_token(s);
     done(create(s, r));
   });
 }

@@ -35,6 +35,19 @@ class PinProtocolV1 final : public PinProtocol {
   bool verify(ByteView key, ByteView message, ByteView signature) const override;
 };
 
+// Protocol 2: shared secret = HKDF(Z, "CTAP2 HMAC key") || HKDF(Z, "CTAP2 AES key")
+// (64 bytes); AES-256-CBC with a random IV prepended; full 32-byte HMAC-SHA-256,
+// keyed with the HMAC half of a shared secret or with a whole 32-byte token.
+class PinProtocolV2 final : public PinProtocol {
+ public:
+  uint8_t version() const override { return 2; }
+  std::optional<Bytes> shared_secret(const crypto::PrivateKey& ours, const crypto::PublicKey& peer) const override;
+  std::optional<Bytes> encrypt(ByteView shared, ByteView plaintext, crypto::Rng& rng) const override;
+  std::optional<Bytes> decrypt(ByteView shared, ByteView ciphertext) const override;
+  Bytes authenticate(ByteView key, ByteView message) const override;
+  bool verify(ByteView key, ByteView message, ByteView signature) const override;
+};
+
 // The protocol for a request's pinUvAuthProtocol number, or nullptr if unsupported.
 const PinProtocol* pin_protocol(int64_t version);
 

@@ -31,6 +31,9 @@ struct Profile {
   size_t max_message_size = 7609;        // getInfo maxMsgSize (the CTAPHID maximum)
   size_t max_credential_count_in_list = 32;
   size_t max_credential_id_length = 128;
+  // getInfo makeCredUvNotRqd: a PIN-protected key still makes non-discoverable
+  // credentials without user verification (what clients expect of 2.1 keys).
+  bool make_cred_uv_not_required = true;
   size_t min_pin_length = 4;             // in Unicode code points (CTAP 2.0 minimum: 4)
   uint8_t max_pin_retries = 8;
   // authenticatorReset only within this long after power-up (real keys: 10 s);
@@ -38,6 +41,10 @@ struct Profile {
   Duration reset_window{0};
   // How long authenticatorGetNextAssertion may follow getAssertion (CTAP: 30 s).
   Duration next_assertion_window{30'000};
+  // pinUvAuthToken lifetime (CTAP 2.1 §6.5.2.1): unused tokens expire after the
+  // initial usage limit, every token after the maximum usage period.
+  Duration token_initial_usage_limit{30'000};
+  Duration token_max_usage{600'000};
   // When nothing matches an allow list, real keys first wait for a touch and
   // then say NO_CREDENTIALS (no silent probing). True answers at once.
   bool no_credentials_immediately = false;

@@ -14,8 +14,9 @@ void reset(Session& s, Done done) {
     s.store.commit(store::Mutation{store::change::Reset{s.rng.bytes(32)}});
     s.pin.consecutive_failures = 0;
     s.pending_assertions.reset();
+    s.enumeration.reset();
     s.regenerate_key_agreement();
-    s.regenerate_pin_token();
+    revoke_pin_uv_auth_token(s);
     done(Response{});
   });
 }

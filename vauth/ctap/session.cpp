@@ -47,11 +47,10 @@ void Session::power_up() {
   pin.consecutive_failures = 0;
   pending_assertions.reset();
   u2f_presence_until.reset();
+  enumeration.reset();
   regenerate_key_agreement();
-  regenerate_pin_token();
+  revoke_pin_uv_auth_token(*this);
 }
-
-void Session::regenerate_pin_token() { pin.pin_token = rng.bytes(32); }
 
 void Session::regenerate_key_agreement() {
   pin.key_agreement = crypto::PrivateKey::generate(crypto::Algorithm::ES256, rng);

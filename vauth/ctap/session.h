@@ -11,6 +11,8 @@
 #include "vauth/cbor/value.h"
 #include "vauth/ctap/authenticator.h"
 #include "vauth/ctap/credential_id.h"
+#include "vauth/ctap/credential_management.h"
+#include "vauth/ctap/pin_token.h"
 #include "vauth/ctap/status.h"
 
 namespace vauth::ctap {
@@ -23,10 +25,9 @@ struct Response {
 inline Response error(Status s) { return Response{s, std::nullopt}; }
 using Done = std::function<void(Response)>;
 
-// Volatile PIN protocol state (CTAP 2.0 §5.5.2: regenerated at power-up).
+// Volatile PIN protocol state (CTAP 2.1 §6.5.5: regenerated at power-up).
 struct PinSession {
   std::optional<crypto::PrivateKey> key_agreement;  // authenticatorKeyAgreementKey
-  Bytes pin_token;                                  // 32 random bytes
   uint8_t consecutive_failures = 0;                 // PIN_AUTH_BLOCKED at 3 until power cycle
 };
 
@@ -52,6 +53,8 @@ class Session {
   const Profile profile;
 
   PinSession pin;
+  PinUvAuthToken token;
+  CredentialEnumeration enumeration;
   std::optional<PendingAssertions> pending_assertions;
   TimePoint powered_up;
   bool waiting_for_user = false;
@@ -73,10 +76,9 @@ class Session {
   void request_presence(PresenceRequest req, std::function<void(Status)> then);
   // Increments and persists the global signature counter; returns the new value.
   uint32_t next_sign_count();
-  // Power-up state: new key-agreement key and PIN token, failures forgotten.
+  // Power-up state: new key-agreement key, no token, failures forgotten.
   void power_up();
-  // New key-agreement key and PIN token (after a PIN change, reset, failure).
-  void regenerate_pin_token();
+  // A new authenticatorKeyAgreementKey (at power-up, after a wrong PIN, on reset).
   void regenerate_key_agreement();
 };
 
