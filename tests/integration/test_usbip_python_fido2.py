@@ -73,7 +73,7 @@ class UsbipHidConnection(CtapHidConnection):
 class Daemon:
     def __init__(self, binary, seed):
         self.proc = subprocess.Popen(
-            [binary, "--transport", "usbip", "--usbip-listen", "127.0.0.1:0", "--seed", str(seed)],
+            [binary, "--transport", "usbip", "--usbip-listen", "127.0.0.1:0", "--seed", str(seed), "--no-control"],
             stdout=subprocess.PIPE, stderr=None, text=True, bufsize=1)
         self.lines = queue.Queue()
         threading.Thread(target=self._pump, daemon=True).start()

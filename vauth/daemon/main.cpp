@@ -7,9 +7,14 @@
 #include <memory>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "transports/uhid_device.h"
 #include "transports/usbip_server.h"
 #include "vauth/crypto/x509.h"
+#include "vauth/daemon/control_routes.h"
+#include "vauth/daemon/control_server.h"
+#include "vauth/daemon/event_bus.h"
 #include "vauth/daemon/options.h"
 #include "vauth/daemon/virtual_device.h"
 
@@ -25,21 +30,36 @@ void ready(size_t index, const std::string& where) {
   std::cout << "vauthd: ready: device " << index << " " << where << std::endl;
 }
 
-bool is_loopback(const std::string& address) {
-  return address == "127.0.0.1" || address == "::1" || address == "localhost" || address.rfind("127.", 0) == 0;
+// Marks the device plugged in, tells the event stream, and prints the readiness line.
+void plugged(VirtualDevice& d, EventBus& events, DeviceLocation where, const std::string& line) {
+  where.ready = true;
+  d.set_location(where);
+  events.publish("device.ready", {{"device", d.index()}, {"transport", where.transport}, {"where", where.where}});
+  ready(d.index(), line);
+}
+
+PresenceSettings presence_settings(const DaemonOptions& o) {
+  PresenceSettings p;
+  p.mode = o.presence == PresenceMode::Deny     ? ctap::ControlledPresence::Mode::Deny
+           : o.presence == PresenceMode::Manual ? ctap::ControlledPresence::Mode::Wait
+                                                : ctap::ControlledPresence::Mode::Approve;
+  p.delay = Duration(o.presence_delay_ms);
+  p.timeout = Duration(o.presence_timeout_ms);
+  return p;
 }
 
 std::vector<std::unique_ptr<VirtualDevice>> make_devices(boost::asio::io_context& io, const Clock& clock,
-                                                         const DaemonOptions& o) {
+                                                         const DaemonOptions& o, EventBus& events) {
   std::vector<std::unique_ptr<VirtualDevice>> devices;
   for (size_t i = 0; i < o.devices; ++i) {
     DeviceSettings s;
+    s.index = i + 1;
+    s.events = &events;
     s.profile = o.profile;
     s.hid = o.hid;
     if (o.devices > 1) s.hid.serial += "-" + std::to_string(i + 1);
     if (o.seed) s.seed = *o.seed + i;
-    s.deny_presence = o.presence == PresenceMode::Deny;
-    s.presence_delay = Duration(o.presence_delay_ms);
+    s.presence = presence_settings(o);
     s.preset_pin = o.pin;
     devices.push_back(std::make_unique<VirtualDevice>(io, clock, std::move(s)));
   }
@@ -53,6 +73,38 @@ void export_ca(VirtualDevice& device, const std::string& path) {
   log("wrote the attestation CA certificate to " + path);
 }
 
+// Starts the control API (if any) and prints where it listens.
+std::unique_ptr<ControlServer> start_control(boost::asio::io_context& io, ControlRoutes& routes, EventBus& events,
+                                             const ControlOptions& c) {
+  ControlServerOptions options{c.socket_path, c.tcp_address, c.tcp_port, c.token};
+  if (!options.socket_path && !options.tcp_address) return nullptr;
+  auto control = std::make_unique<ControlServer>(io, routes, events, options);
+  try {
+    control->start();
+  } catch (const std::runtime_error& e) {
+    // A second daemon started without options (tests, a developer's run next to
+    // a service) must not fail on the first one's default socket; an explicit
+    // --control-socket is a promise, so there it is an error.
+    if (!c.socket_is_default || !options.socket_path) throw;
+    log(std::string("WARNING: ") + e.what() + "; running without the Unix control socket (choose one with --control-socket)");
+    options.socket_path.reset();
+    control.reset();
+    if (!options.tcp_address) return nullptr;
+    control = std::make_unique<ControlServer>(io, routes, events, options);
+    control->start();
+  }
+  if (options.socket_path) std::cout << "vauthd: control: unix " << *options.socket_path << std::endl;
+  if (options.tcp_address) {
+    std::cout << "vauthd: control: http://" << *options.tcp_address << ":" << control->tcp_port()
+              << " (bearer token required)" << std::endl;
+    if (!is_loopback_address(*options.tcp_address)) {
+      log("WARNING: the control API listens beyond loopback on " + *options.tcp_address +
+          "; anyone with the token controls these keys");
+    }
+  }
+  return control;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -64,10 +116,16 @@ int main(int argc, char** argv) {
   const DaemonOptions& o = *parsed.options;
 
   try {
+    // Declared before the io_context: connections still queued in it unsubscribe when it goes.
+    EventBus events;
     boost::asio::io_context io;
     SteadyClock clock;
-    auto devices = make_devices(io, clock, o);
+    auto devices = make_devices(io, clock, o, events);
     if (o.export_attestation_ca) export_ca(*devices.front(), *o.export_attestation_ca);
+
+    // The control API answers before the devices are plugged in, so `vauthctl wait` can watch them come up.
+    ControlRoutes routes(devices, events);
+    auto control = start_control(io, routes, events, o.control);
 
     std::vector<std::unique_ptr<transport::UhidDevice>> uhid;
     std::unique_ptr<transport::UsbipServer> usbip;
@@ -78,9 +136,10 @@ int main(int argc, char** argv) {
           uhid.push_back(std::make_unique<transport::UhidDevice>(io, *d, o.uhid_path));
           uhid.back()->start();
         }
-        for (size_t i = 0; i < devices.size(); ++i) {
-          ready(i + 1, "\"" + devices[i]->info().name + "\" serial " + devices[i]->info().serial +
-                           " on uhid (a /dev/hidraw node; `fido2-token -L` lists it)");
+        for (auto& d : devices) {
+          plugged(*d, events, DeviceLocation{"uhid", "uhid", o.uhid_path, true},
+                  "\"" + d->info().name + "\" serial " + d->info().serial +
+                      " on uhid (a /dev/hidraw node; `fido2-token -L` lists it)");
         }
       } catch (const transport::UhidError& e) {
         uhid.clear();
@@ -90,7 +149,7 @@ int main(int argc, char** argv) {
       }
     }
     if (use_usbip) {
-      if (!is_loopback(o.usbip.address)) {
+      if (!is_loopback_address(o.usbip.address)) {
         log("WARNING: USB/IP has no authentication. Anyone who can reach " + o.usbip.address + ":" +
             std::to_string(o.usbip.port) + " can attach these keys and use them.");
       }
@@ -99,8 +158,9 @@ int main(int argc, char** argv) {
       usbip->start();
       for (size_t i = 0; i < devices.size(); ++i) {
         const std::string addr = o.usbip.address + ":" + std::to_string(usbip->port());
-        ready(i + 1, "\"" + devices[i]->info().name + "\" on usbip " + addr + " busid " + usbip->busid(i) +
-                         " (attach with: usbip attach -r " + o.usbip.address + " -b " + usbip->busid(i) + ")");
+        plugged(*devices[i], events, DeviceLocation{"usbip", usbip->busid(i), addr, true},
+                "\"" + devices[i]->info().name + "\" on usbip " + addr + " busid " + usbip->busid(i) +
+                    " (attach with: usbip attach -r " + o.usbip.address + " -b " + usbip->busid(i) + ")");
       }
     }
 
@@ -108,6 +168,7 @@ int main(int argc, char** argv) {
     signals.async_wait([&](const boost::system::error_code&, int signal) {
       log(std::string("stopping on ") + (signal == SIGINT ? "SIGINT" : "SIGTERM"));
       for (auto& u : uhid) u->stop();
+      for (auto& d : devices) events.publish("device.unplugged", {{"device", d->index()}});
       io.stop();
     });
     io.run();

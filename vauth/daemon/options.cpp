@@ -1,7 +1,10 @@
 #include "vauth/daemon/options.h"
 
 #include <boost/program_options.hpp>
+#include <cstdlib>
+#include <fstream>
 #include <sstream>
+#include <unistd.h>
 
 #include "vauth/base/bytes.h"
 
@@ -63,16 +66,39 @@ bool parse_listen(const std::string& s, transport::UsbipOptions& out) {
   return !out.address.empty();
 }
 
+// The bearer token is the whole file minus surrounding whitespace, so `openssl rand -hex 32 > FILE` works.
+std::optional<std::string> read_token(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) return std::nullopt;
+  std::stringstream buf;
+  buf << in.rdbuf();
+  std::string token = buf.str();
+  const auto first = token.find_first_not_of(" \t\r\n");
+  if (first == std::string::npos) return std::string();
+  const auto last = token.find_last_not_of(" \t\r\n");
+  return token.substr(first, last - first + 1);
+}
+
 ParseResult fail(const std::string& message) { return ParseResult{std::nullopt, 2, "vauthd: " + message}; }
 
 }  // namespace
+
+std::string default_control_socket() {
+  if (geteuid() == 0) return "/run/vauth/control.sock";
+  if (const char* xdg = std::getenv("XDG_RUNTIME_DIR"); xdg && *xdg) return std::string(xdg) + "/vauth/control.sock";
+  return "/tmp/vauth-" + std::to_string(geteuid()) + "/control.sock";
+}
+
+bool is_loopback_address(const std::string& address) {
+  return address == "::1" || address == "localhost" || address.rfind("127.", 0) == 0;
+}
 
 ParseResult parse_options(int argc, const char* const argv[]) {
   std::string transport = "auto", listen = "127.0.0.1:3240", attestation = "batch", presence = "auto",
               algorithms = "es256,eddsa", aaguid, vid, pid;
   DaemonOptions o;
   uint64_t seed = 0;
-  std::string pin, export_ca;
+  std::string pin, export_ca, control_socket, control_listen, token_file;
 
   po::options_description general("General");
   general.add_options()
@@ -96,14 +122,30 @@ ParseResult parse_options(int argc, const char* const argv[]) {
       ("aaguid", po::value(&aaguid)->value_name("UUID"), "the AAGUID to report (default: vauth's)")
       ("no-u2f", "a CTAP2-only key: no CTAP1/U2F")
       ("pin", po::value(&pin)->value_name("PIN"), "start with this PIN set (default: no PIN)")
-      ("presence", po::value(&presence)->value_name("auto|deny"), "user presence: approve every request, or deny every request")
-      ("presence-delay", po::value(&o.presence_delay_ms)->value_name("MS"), "answer presence requests after MS milliseconds")
+      ("presence", po::value(&presence)->value_name("auto|deny|manual"),
+       "user presence: approve every request, deny every request, or wait for the control API "
+       "(vauthctl touch/deny) with KEEPALIVE UPNEEDED (default auto)")
+      ("presence-delay", po::value(&o.presence_delay_ms)->value_name("MS"), "auto/deny: answer presence requests after MS milliseconds")
+      ("presence-timeout", po::value(&o.presence_timeout_ms)->value_name("MS"),
+       "manual: give up after MS milliseconds with CTAP2_ERR_USER_ACTION_TIMEOUT (default 30000; 0 waits forever)")
       ("name", po::value(&o.hid.name)->value_name("TEXT"), "HID device / USB product name")
       ("serial", po::value(&o.hid.serial)->value_name("TEXT"), "HID / USB serial number")
       ("vid", po::value(&vid)->value_name("HEX"), "USB vendor ID (default 1209)")
       ("pid", po::value(&pid)->value_name("HEX"), "USB product ID (default 7a01)");
+  po::options_description control("Control API (docs/control-api.md)");
+  control.add_options()
+      ("control-socket", po::value(&control_socket)->value_name("PATH"),
+       "the control API's Unix socket, created 0600 in a 0700 directory (default "
+       "$XDG_RUNTIME_DIR/vauth/control.sock; /run/vauth/control.sock as root)")
+      ("no-control", "no control API at all")
+      ("control-listen", po::value(&control_listen)->value_name("ADDR:PORT"),
+       "also serve the control API over TCP (needs --control-token-file; loopback only unless "
+       "--control-allow-remote; port 0 picks a free port)")
+      ("control-token-file", po::value(&token_file)->value_name("FILE"),
+       "the bearer token TCP clients must send (Authorization: Bearer TOKEN)")
+      ("control-allow-remote", "let --control-listen bind a non-loopback address");
   po::options_description all;
-  all.add(general).add(key);
+  all.add(general).add(key).add(control);
 
   po::variables_map vm;
   try {
@@ -140,7 +182,33 @@ ParseResult parse_options(int argc, const char* const argv[]) {
   if (vm.count("pin")) o.pin = pin;
   if (presence == "auto") o.presence = PresenceMode::Auto;
   else if (presence == "deny") o.presence = PresenceMode::Deny;
-  else return fail("--presence must be auto or deny");
+  else if (presence == "manual") o.presence = PresenceMode::Manual;
+  else return fail("--presence must be auto, deny or manual");
+  if (vm.count("no-control")) {
+    if (vm.count("control-socket") || vm.count("control-listen")) return fail("--no-control excludes the other --control-* options");
+  } else {
+    o.control.socket_path = vm.count("control-socket") ? control_socket : default_control_socket();
+    o.control.socket_is_default = !vm.count("control-socket");
+    if (o.control.socket_path->empty()) return fail("--control-socket wants a path");
+  }
+  if (vm.count("control-listen")) {
+    transport::UsbipOptions endpoint;
+    if (!parse_listen(control_listen, endpoint)) return fail("--control-listen wants ADDR:PORT, e.g. 127.0.0.1:8765");
+    if (!is_loopback_address(endpoint.address) && !vm.count("control-allow-remote")) {
+      return fail("--control-listen " + endpoint.address + " is not a loopback address (add --control-allow-remote "
+                  "if you really want the control API on the network)");
+    }
+    if (!vm.count("control-token-file")) return fail("--control-listen needs --control-token-file: TCP clients must authenticate");
+    auto token = read_token(token_file);
+    if (!token) return fail("cannot read --control-token-file " + token_file);
+    if (token->size() < 16) return fail("the token in " + token_file + " is shorter than 16 characters");
+    o.control.tcp_address = endpoint.address;
+    o.control.tcp_port = endpoint.port;
+    o.control.token = *token;
+    o.control.allow_remote = vm.count("control-allow-remote") > 0;
+  } else if (vm.count("control-token-file") || vm.count("control-allow-remote")) {
+    return fail("--control-token-file and --control-allow-remote only make sense with --control-listen");
+  }
   for (auto [text, field, flag] : {std::tuple{&vid, &o.hid.vendor_id, "--vid"}, std::tuple{&pid, &o.hid.product_id, "--pid"}}) {
     if (text->empty()) continue;
     auto b = from_hex(std::string(4 - std::min<size_t>(4, text->size()), '0') + *text);

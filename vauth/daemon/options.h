@@ -13,7 +13,22 @@
 namespace vauth::daemon {
 
 enum class TransportKind { Auto, Uhid, Usbip };
-enum class PresenceMode { Auto, Deny };
+enum class PresenceMode { Auto, Deny, Manual };
+
+// The control API's listeners (docs/control-api.md).
+struct ControlOptions {
+  std::optional<std::string> socket_path;  // nullopt: --no-control
+  bool socket_is_default = true;           // not chosen with --control-socket
+  std::optional<std::string> tcp_address;  // --control-listen ADDR:PORT
+  uint16_t tcp_port = 0;
+  std::string token;                       // read from --control-token-file; required with TCP
+  bool allow_remote = false;               // --control-allow-remote: TCP beyond loopback
+};
+
+// $XDG_RUNTIME_DIR/vauth/control.sock, /run/vauth/control.sock as root, else
+// /tmp/vauth-UID/control.sock.
+std::string default_control_socket();
+bool is_loopback_address(const std::string& address);
 
 struct DaemonOptions {
   TransportKind transport = TransportKind::Auto;
@@ -24,6 +39,8 @@ struct DaemonOptions {
   transport::HidDeviceInfo hid;
   PresenceMode presence = PresenceMode::Auto;
   uint32_t presence_delay_ms = 0;
+  uint32_t presence_timeout_ms = 30'000;  // manual mode: then CTAP2_ERR_USER_ACTION_TIMEOUT (0: forever)
+  ControlOptions control;
   std::optional<std::string> pin;
   std::optional<std::string> export_attestation_ca;
   std::string uhid_path = "/dev/uhid";

@@ -2,6 +2,8 @@
 
 #include <stdexcept>
 
+#include <nlohmann/json.hpp>
+
 #include "vauth/crypto/primitives.h"
 
 namespace vauth::daemon {
@@ -37,17 +39,20 @@ store::State initial_state(const DeviceSettings& s) {
 }  // namespace
 
 VirtualDevice::VirtualDevice(boost::asio::io_context& io, const Clock& clock, DeviceSettings settings)
-    : hid_(settings.hid),
+    : index_(settings.index),
+      events_(settings.events),
+      hid_(settings.hid),
       timers_(clock),
       pump_(io, timers_),
       rng_(make_rng(settings.seed)),
       store_(initial_state(settings)),
-      presence_(timers_, settings.deny_presence ? ctap::ControlledPresence::Mode::Deny
-                                                : ctap::ControlledPresence::Mode::Approve) {
-  presence_.set_delay(settings.presence_delay);
+      presence_(timers_),
+      presence_tracer_(presence_, timers_, events_, index_) {
+  set_presence(settings.presence);
   authenticator_ = std::make_unique<ctap::Authenticator>(
-      ctap::Environment{store_, *rng_, timers_, presence_, std::move(settings.profile)});
-  engine_ = std::make_unique<transport::CtaphidEngine>(*authenticator_, timers_, [this](const transport::Report& r) {
+      ctap::Environment{store_, *rng_, timers_, presence_tracer_, std::move(settings.profile)});
+  tracer_ = std::make_unique<TracingHandler>(*authenticator_, events_, index_, clock);
+  engine_ = std::make_unique<transport::CtaphidEngine>(*tracer_, timers_, [this](const transport::Report& r) {
     if (sink_) sink_(r);
   });
 }
@@ -62,8 +67,31 @@ void VirtualDevice::on_output_report(ByteView report) {
   pump_.kick();  // the engine may have scheduled keepalives or timeouts
 }
 
+void VirtualDevice::set_input_sink(InputSink sink) {
+  const bool was_attached = static_cast<bool>(sink_);
+  sink_ = std::move(sink);
+  if (events_ && was_attached != static_cast<bool>(sink_)) {
+    events_->publish(sink_ ? "device.attached" : "device.detached",
+                     {{"device", index_}, {"transport", location_.transport}});
+  }
+}
+
 void VirtualDevice::on_host_reset() {
   engine_->reset();
+  pump_.kick();
+}
+
+void VirtualDevice::set_presence(const PresenceSettings& s) {
+  presence_settings_ = s;
+  presence_.set_mode(s.mode);
+  presence_.set_delay(s.delay);
+  presence_.set_timeout(s.timeout);
+}
+
+void VirtualDevice::power_cycle() {
+  engine_->reset();
+  authenticator_->power_cycle();
+  if (events_) events_->publish("device.power-cycle", {{"device", index_}});
   pump_.kick();
 }
 

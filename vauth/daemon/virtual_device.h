@@ -1,9 +1,13 @@
 // One virtual key inside vauthd: its state, RNG, presence policy, the
 // authenticator and the CTAPHID engine, offered to backends as a HidEndpoint.
+// Requests travel engine → TracingHandler → Authenticator, and the
+// authenticator asks PresenceTracer → ControlledPresence, so the control API
+// can watch both and answer presence prompts.
 #pragma once
 
 #include <boost/asio/io_context.hpp>
 #include <memory>
+#include <string>
 
 #include "store/store.h"
 #include "transports/ctaphid.h"
@@ -11,16 +15,36 @@
 #include "transports/timer_pump.h"
 #include "vauth/crypto/rng.h"
 #include "vauth/ctap/authenticator.h"
+#include "vauth/daemon/event_bus.h"
+#include "vauth/daemon/presence_tracer.h"
+#include "vauth/daemon/tracing_handler.h"
 
 namespace vauth::daemon {
 
+// How the device answers "touch the key": mode plus its delay (auto/deny) and
+// timeout (manual; 0 = wait forever).
+struct PresenceSettings {
+  ctap::ControlledPresence::Mode mode = ctap::ControlledPresence::Mode::Approve;
+  Duration delay{0};
+  Duration timeout{30'000};
+};
+
 struct DeviceSettings {
+  size_t index = 1;                      // 1-based, as the control API and readiness lines count
   ctap::Profile profile;
   transport::HidDeviceInfo hid;
   std::optional<uint64_t> seed;          // deterministic RNG when set
-  bool deny_presence = false;
-  Duration presence_delay{0};
+  PresenceSettings presence;
   std::optional<std::string> preset_pin;
+  EventBus* events = nullptr;            // where requests and prompts are reported (optional)
+};
+
+// Where the device is plugged in, for humans and the control API.
+struct DeviceLocation {
+  std::string transport;  // "uhid", "usbip", "" before it is plugged in
+  std::string where;      // USB/IP bus ID ("1-1") or "uhid"
+  std::string detail;     // e.g. "127.0.0.1:3240"
+  bool ready = false;
 };
 
 class VirtualDevice final : public transport::HidEndpoint {
@@ -30,21 +54,48 @@ class VirtualDevice final : public transport::HidEndpoint {
 
   const transport::HidDeviceInfo& info() const override { return hid_; }
   void on_output_report(ByteView report) override;
-  void set_input_sink(InputSink sink) override { sink_ = std::move(sink); }
+  void set_input_sink(InputSink sink) override;
   void on_host_reset() override;
 
+  size_t index() const { return index_; }
   ctap::Authenticator& authenticator() { return *authenticator_; }
+  const ctap::Authenticator& authenticator() const { return *authenticator_; }
+  store::Store& store() { return store_; }
+  const store::State& state() const { return store_.state(); }
+  crypto::Rng& rng() { return *rng_; }
+  PresenceTracer& presence() { return presence_tracer_; }
+  const PresenceTracer& presence() const { return presence_tracer_; }
+  const PresenceSettings& presence_settings() const { return presence_settings_; }
+  void set_presence(const PresenceSettings& s);
+  TimePoint now() const { return timers_.now(); }
+
+  // Unplug and re-plug without the host noticing a new device: transactions
+  // aborted, channels forgotten, volatile authenticator state (PIN token, ...) new.
+  void power_cycle();
+  // Call after changing anything from outside a report (the control API):
+  // runs due timers and re-arms the loop's timer.
+  void kick() { pump_.kick(); }
+
+  const DeviceLocation& location() const { return location_; }
+  void set_location(DeviceLocation l) { location_ = std::move(l); }
+  bool attached() const { return static_cast<bool>(sink_); }
 
  private:
+  size_t index_;
+  EventBus* events_;
   transport::HidDeviceInfo hid_;
   TimerQueue timers_;
   transport::TimerPump pump_;
   std::unique_ptr<crypto::Rng> rng_;
   store::MemoryStore store_;
   ctap::ControlledPresence presence_;
+  PresenceTracer presence_tracer_;
+  PresenceSettings presence_settings_;
   std::unique_ptr<ctap::Authenticator> authenticator_;
+  std::unique_ptr<TracingHandler> tracer_;
   std::unique_ptr<transport::CtaphidEngine> engine_;
   InputSink sink_;
+  DeviceLocation location_;
 };
 
 }  // namespace vauth::daemon

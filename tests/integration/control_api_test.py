@@ -1,0 +1,448 @@
+#!/usr/bin/python3
+"""The control API and vauthctl, observed through a real client.
+
+Usage: /usr/bin/python3 control_api_test.py /path/to/vauthd /path/to/vauthctl
+
+Starts `vauthd --transport usbip --usbip-listen 127.0.0.1:0 --control-socket
+<tmp>/c.sock --seed 1 --presence manual`, drives python-fido2 (Debian's, under
+/usr/bin/python3) through the user-space USB/IP client, and presses, denies,
+inspects and wipes the key through vauthctl and raw HTTP on the socket.
+"""
+
+import base64
+import hashlib
+import json
+import os
+import queue
+import re
+import shutil
+import signal
+import socket
+import stat
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import traceback
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from control_http import Api, EventStream  # noqa: E402
+from test_usbip_python_fido2 import attach, open_fido  # noqa: E402
+
+from fido2.ctap import CtapError  # noqa: E402
+from fido2.ctap2 import Ctap2  # noqa: E402
+
+READY_LINE = re.compile(r"ready: device 1 .*usbip (127\.0\.0\.1):(\d+)")
+RP = {"id": "example.org", "name": "Example"}
+ES256 = [{"type": "public-key", "alg": -7}]
+
+
+def check(cond, what):
+    if not cond:
+        raise AssertionError(what)
+
+
+def b64url(data):
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+class Daemon:
+    def __init__(self, vauthd, vauthctl):
+        self.dir = tempfile.mkdtemp(prefix="vauth-control-")
+        self.socket = os.path.join(self.dir, "c.sock")
+        self.vauthctl = vauthctl
+        self.proc = subprocess.Popen(
+            [vauthd, "--transport", "usbip", "--usbip-listen", "127.0.0.1:0", "--control-socket", self.socket,
+             "--seed", "1", "--presence", "manual"],
+            stdout=subprocess.PIPE, stderr=None, text=True, bufsize=1)
+        self.lines = queue.Queue()
+        threading.Thread(target=self._pump, daemon=True).start()
+        self.host, self.port = self._wait_ready()
+        self.api = Api(self.socket)
+
+    def _pump(self):
+        for line in self.proc.stdout:
+            sys.stdout.write("[vauthd] " + line)
+            self.lines.put(line)
+        self.lines.put(None)
+
+    def _wait_ready(self):
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                line = self.lines.get(timeout=1)
+            except queue.Empty:
+                continue
+            if line is None:
+                raise RuntimeError("vauthd exited with %s before it was ready" % self.proc.wait())
+            m = READY_LINE.search(line)
+            if m:
+                return m.group(1), int(m.group(2))
+        raise RuntimeError("vauthd printed no readiness line in time")
+
+    def ctl(self, *args, expect=0):
+        r = subprocess.run([self.vauthctl, "--socket", self.socket] + list(args), capture_output=True, text=True,
+                           timeout=60)
+        print("$ vauthctl %s -> %d\n%s%s" % (" ".join(args), r.returncode, r.stdout, r.stderr), end="")
+        if expect is not None:
+            check(r.returncode == expect, "vauthctl %s exited %d, wanted %d" % (args, r.returncode, expect))
+        return r
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        return self.proc.returncode
+
+
+class Client:
+    """A python-fido2 Ctap2 over an imported USB/IP device; calls run in a thread
+    so the test can answer presence prompts meanwhile."""
+
+    def __init__(self, daemon):
+        self.usbip = attach(daemon)
+        self.usbip.enumerate()
+        self.ctap = Ctap2(open_fido(self.usbip))
+
+    def start(self, fn, *args, **kwargs):
+        result = {}
+
+        def run():
+            try:
+                result["value"] = fn(*args, **kwargs)
+            except Exception as e:  # noqa: BLE001 - handed to the waiting test
+                result["error"] = e
+
+        t = threading.Thread(target=run, daemon=True)
+        t.start()
+        return t, result
+
+    def make_credential(self, user_id, rk=False):
+        cdh = hashlib.sha256(b"mc " + user_id).digest()
+        user = {"id": user_id, "name": user_id.decode(), "displayName": "User " + user_id.decode()}
+        return self.ctap.make_credential(cdh, RP, user, ES256, options={"rk": True} if rk else None)
+
+    def close(self):
+        self.usbip.close()
+
+
+def finish(thread, result, timeout=30):
+    thread.join(timeout)
+    check(not thread.is_alive(), "the CTAP request did not finish")
+    return result
+
+
+def wait_pending(daemon, timeout=10):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        pending = daemon.api.get("/v1/devices/1")["presence"]["pending"]
+        if pending:
+            return pending
+        time.sleep(0.02)
+    raise AssertionError("device 1 never waited for a touch")
+
+
+def ctap_error(result):
+    e = result.get("error")
+    check(isinstance(e, CtapError), "wanted a CtapError, got %r" % (result,))
+    return e.code
+
+
+# ---------------------------------------------------------------- the checks
+
+def test_socket_and_listing(d):
+    mode = os.stat(d.socket).st_mode
+    check(stat.S_ISSOCK(mode), "not a socket")
+    check(stat.S_IMODE(mode) == 0o600, "socket mode %o" % stat.S_IMODE(mode))
+    d.ctl("wait", "--timeout", "10")
+    r = d.ctl("--json", "devices")
+    devices = json.loads(r.stdout)
+    check(len(devices) == 1, devices)
+    dev = devices[0]
+    check(dev["index"] == 1 and dev["transport"] == "usbip" and dev["where"] == "1-1", dev)
+    check(dev["ready"] and dev["presence"] == "manual" and not dev["pinSet"], dev)
+    r = d.ctl("devices")
+    check("usbip 1-1" in r.stdout and "presence manual" in r.stdout, r.stdout)
+    status = d.api.get("/v1/devices/1")
+    check(status["presence"] == {"mode": "manual", "delay_ms": 0, "timeout_ms": 30000, "pending": None}, status)
+    check(re.fullmatch(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", status["aaguid"]), status)
+
+
+def test_touch_completes_and_events(d):
+    events = EventStream(d.socket)
+    check(events.header[0].startswith("HTTP/1.1 200"), events.header)
+    check("Content-Type: text/event-stream" in events.header, events.header)
+    c = Client(d)
+    try:
+        t, result = c.start(c.make_credential, b"touch-user")
+        pending = wait_pending(d)
+        check(pending["operation"] == "makeCredential" and pending["rpId"] == "example.org", pending)
+        time.sleep(0.3)  # still waiting (KEEPALIVE UPNEEDED) until the touch
+        check(t.is_alive(), "makeCredential finished without a touch")
+        r = d.ctl("touch", "1")
+        check("approved the pending makeCredential for example.org" in r.stdout, r.stdout)
+        finish(t, result)
+        check("value" in result, result)
+        check(result["value"].auth_data.is_user_present(), "UP flag")
+    finally:
+        c.close()
+    req = events.wait_for(lambda e: e["type"] == "ctap.request" and e["command"] == "makeCredential")
+    prompt = events.wait_for(lambda e: e["type"] == "presence.prompt")
+    res = events.wait_for(lambda e: e["type"] == "presence.result")
+    resp = events.wait_for(lambda e: e["type"] == "ctap.response" and e["command"] == "makeCredential")
+    check(prompt["operation"] == "makeCredential" and prompt["mode"] == "manual" and prompt["device"] == 1, prompt)
+    check(res["result"] == "approved" and res["id"] == prompt["id"], res)
+    check(resp["status"] == "CTAP2_OK", resp)
+    check(req["seq"] < prompt["seq"] < res["seq"] < resp["seq"], "events out of order")
+    events.close()
+    # Nothing pending any more: 409, and nothing changes.
+    status, body = d.api.call("POST", "/v1/devices/1/touch")
+    check(status == 409 and body["error"], (status, body))
+    d.ctl("touch", "1", expect=1)
+
+
+def test_deny(d):
+    c = Client(d)
+    try:
+        t, result = c.start(c.make_credential, b"deny-user")
+        wait_pending(d)
+        r = d.ctl("deny", "1")
+        check("denied" in r.stdout, r.stdout)
+        finish(t, result)
+        check(ctap_error(result) == CtapError.ERR.OPERATION_DENIED, result)
+    finally:
+        c.close()
+
+
+def test_timeout(d):
+    status, body = d.api.call("PUT", "/v1/devices/1/presence", {"mode": "manual", "timeout_ms": 400})
+    check(status == 200 and body["timeout_ms"] == 400, (status, body))
+    c = Client(d)
+    try:
+        start = time.monotonic()
+        t, result = c.start(c.make_credential, b"timeout-user")
+        finish(t, result)
+        check(ctap_error(result) == CtapError.ERR.USER_ACTION_TIMEOUT, result)
+        check(time.monotonic() - start >= 0.35, "timed out too early")
+    finally:
+        c.close()
+    d.ctl("presence", "1", "manual", "--timeout", "30000")
+
+
+def test_conformance_userpresence(d):
+    c = Client(d)
+    try:
+        t, result = c.start(c.make_credential, b"conformance-user")
+        wait_pending(d)
+        status, body = d.api.call("POST", "/conformance/userpresence")
+        check(status == 200 and body["result"] == "approved", (status, body))
+        finish(t, result)
+        check("value" in result, result)
+    finally:
+        c.close()
+    status, body = d.api.call("POST", "/conformance/powercycle")
+    check(status == 200, (status, body))
+
+
+def test_resident_credentials_and_delete(d):
+    d.ctl("presence", "1", "auto")
+    c = Client(d)
+    try:
+        att = c.make_credential(b"rk-user", rk=True)
+        cred_id = att.auth_data.credential_data.credential_id
+        creds = json.loads(d.ctl("--json", "credentials", "1").stdout)
+        check(len(creds) == 1, creds)
+        cred = creds[0]
+        check(cred["credentialId"] == b64url(cred_id), (cred, b64url(cred_id)))
+        check(cred["isResidentCredential"] is True and cred["rpId"] == "example.org", cred)
+        check(cred["userHandle"] == b64url(b"rk-user") and cred["userName"] == "rk-user", cred)
+        check(cred["userDisplayName"] == "User rk-user" and cred["algorithm"] == -7, cred)
+        check(isinstance(cred["signCount"], int), cred)
+        check(not any("private" in k.lower() for k in cred), "a private key field leaked: %s" % cred)
+        human = d.ctl("credentials", "1").stdout
+        check("example.org  rk-user" in human and cred["credentialId"] in human, human)
+        check(d.api.get("/v1/devices/1/credentials/" + cred["credentialId"]) == cred, "single credential")
+        # The credential works before deletion...
+        cdh = hashlib.sha256(b"ga").digest()
+        assertion = c.ctap.get_assertion("example.org", cdh)
+        check(assertion.credential["id"] == cred_id, assertion.credential)
+        r = d.ctl("delete-credential", "1", "--", cred["credentialId"])
+        check("deleted credential" in r.stdout, r.stdout)
+        check(d.api.get("/v1/devices/1/credentials") == [], "still listed")
+        # ...and not after.
+        try:
+            c.ctap.get_assertion("example.org", cdh)
+        except CtapError as e:
+            check(e.code == CtapError.ERR.NO_CREDENTIALS, e)
+        else:
+            raise AssertionError("getAssertion found a deleted credential")
+        # Deleting it again: 404, exit 1.
+        d.ctl("delete-credential", "1", "--", cred["credentialId"], expect=1)
+    finally:
+        c.close()
+
+
+def test_pin_reset_power_cycle(d):
+    d.ctl("set-pin", "1", "123456")
+    status = d.api.get("/v1/devices/1")
+    check(status["pin"] == {"set": True, "retries": 8}, status)
+    c = Client(d)
+    try:
+        check(c.ctap.get_info().options.get("clientPin") is True, "getInfo clientPin after set-pin")
+    finally:
+        c.close()
+    d.ctl("set-pin", "1", "12", expect=1)  # too short: refused, PIN unchanged
+    d.ctl("power-cycle", "1")
+    d.ctl("reset", "1")
+    status = d.api.get("/v1/devices/1")
+    check(status["pin"]["set"] is False and status["credentialCount"] == 0, status)
+    d.ctl("clear-pin", "1", expect=1)  # 501 until the store can clear a PIN
+
+
+def test_bad_requests_change_nothing(d):
+    before = d.api.get("/v1/devices/1")
+    api = d.api
+    cases = [
+        ("PUT", "/v1/devices/1/presence", "{not json", 400),
+        ("PUT", "/v1/devices/1/presence", "[1, 2]", 400),
+        ("PUT", "/v1/devices/1/presence", {"mode": "sometimes"}, 400),
+        ("PUT", "/v1/devices/1/presence", {"mode": "deny", "timeout_ms": -5}, 400),
+        ("PUT", "/v1/devices/1/presence", {"mode": "deny", "colour": "red"}, 400),
+        ("PUT", "/v1/devices/1/pin", {"pin": 1234}, 400),
+        ("GET", "/v1/devices/9", None, 404),
+        ("POST", "/v1/devices/9/touch", None, 404),
+        ("GET", "/v1/devices/x", None, 404),
+        ("GET", "/v1/nothing-here", None, 404),
+        ("GET", "/", None, 404),
+        ("DELETE", "/v1/devices/1/credentials/AAAA", None, 404),
+        ("DELETE", "/v1/devices/1/credentials/!!", None, 404),
+        ("POST", "/v1/devices", None, 405),
+        ("DELETE", "/v1/devices/1", None, 405),
+        ("GET", "/v1/devices/1/touch", None, 405),
+    ]
+    for method, target, body, want in cases:
+        status, reply = api.call(method, target, body)
+        check(status == want, "%s %s -> %d %s, wanted %d" % (method, target, status, reply, want))
+        check(isinstance(reply.get("error"), str) and "detail" in reply, reply)
+    status, headers, _ = api.raw("POST", "/v1/devices")
+    check(headers.get("Allow") == "GET", headers)
+    # An announced 2 MiB body is refused from its header alone.
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+        s.settimeout(10)
+        s.connect(d.socket)
+        s.sendall(b"PUT /v1/devices/1/presence HTTP/1.1\r\nHost: x\r\nContent-Length: 2097152\r\n\r\n")
+        reply = s.recv(4096)
+        check(reply.startswith(b"HTTP/1.1 413"), reply)
+    check(d.api.get("/v1/devices/1") == before, "a bad request changed the device")
+    d.ctl("status", "9", expect=1)
+    d.ctl("status", "banana", expect=2)
+    r = subprocess.run([d.vauthctl, "--socket", os.path.join(d.dir, "nobody.sock"), "devices"],
+                       capture_output=True, text=True, timeout=30)
+    check(r.returncode == 3 and "cannot reach vauthd" in r.stderr, (r.returncode, r.stderr))
+
+
+def test_status_and_events_cli(d):
+    r = d.ctl("status", "1")
+    check("sign count:" in r.stdout and "presence:" in r.stdout and "PIN:          not set" in r.stdout, r.stdout)
+    # vauthctl events follows the stream: a presence change shows up as one line.
+    proc = subprocess.Popen([d.vauthctl, "--socket", d.socket, "--json", "events"], stdout=subprocess.PIPE, text=True)
+    try:
+        time.sleep(0.3)
+        d.ctl("presence", "1", "deny", "--delay", "5")
+        line = proc.stdout.readline()
+        event = json.loads(line)
+        check(event["type"] == "presence.mode" and event["mode"] == "deny" and event["delay_ms"] == 5, event)
+    finally:
+        proc.terminate()
+        proc.wait(10)
+    d.ctl("presence", "1", "manual", "--delay", "0")
+
+
+def test_tcp_needs_token(d):
+    vauthd = d.proc.args[0]
+    token_file = os.path.join(d.dir, "token")
+    with open(token_file, "w") as f:
+        f.write("0123456789abcdef0123456789abcdef\n")
+    base = [vauthd, "--transport", "usbip", "--usbip-listen", "127.0.0.1:0",
+            "--control-socket", os.path.join(d.dir, "t.sock")]
+    # Refused at start: TCP without a token, or beyond loopback without --control-allow-remote.
+    for extra in (["--control-listen", "127.0.0.1:0"],
+                  ["--control-listen", "0.0.0.0:0", "--control-token-file", token_file]):
+        r = subprocess.run(base + extra, capture_output=True, text=True, timeout=30)
+        check(r.returncode == 2 and "--control" in r.stderr, (extra, r.returncode, r.stderr))
+    proc = subprocess.Popen(base + ["--control-listen", "127.0.0.1:0", "--control-token-file", token_file],
+                            stdout=subprocess.PIPE, text=True)
+    try:
+        port = None
+        for line in proc.stdout:
+            m = re.search(r"control: http://127\.0\.0\.1:(\d+)", line)
+            if m:
+                port = int(m.group(1))
+                break
+        check(port, "no TCP control line")
+        import http.client
+
+        def get(headers):
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+            conn.request("GET", "/v1/devices", headers=headers)
+            res = conn.getresponse()
+            body = json.loads(res.read())
+            conn.close()
+            return res.status, body
+
+        status, body = get({})
+        check(status == 401 and body["error"] == "unauthorized", (status, body))
+        status, body = get({"Authorization": "Bearer wrong-token-wrong-token-wrong-12"})
+        check(status == 401, (status, body))
+        status, body = get({"Authorization": "Bearer 0123456789abcdef0123456789abcdef"})
+        check(status == 200 and body[0]["index"] == 1, (status, body))
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(10)
+
+
+TESTS = [test_socket_and_listing, test_touch_completes_and_events, test_deny, test_timeout,
+         test_conformance_userpresence, test_resident_credentials_and_delete, test_pin_reset_power_cycle,
+         test_bad_requests_change_nothing, test_status_and_events_cli, test_tcp_needs_token]
+
+
+def main(argv):
+    if len(argv) != 3:
+        print(__doc__)
+        return 2
+    daemon = Daemon(argv[1], argv[2])
+    failures = 0
+    try:
+        for test in TESTS:
+            start = time.monotonic()
+            try:
+                test(daemon)
+                print("PASS %s (%.2f s)" % (test.__name__, time.monotonic() - start))
+            except Exception:  # noqa: BLE001 - report every failure, then go on
+                failures += 1
+                print("FAIL %s" % test.__name__)
+                traceback.print_exc(file=sys.stdout)
+            if daemon.proc.poll() is not None:
+                print("FAIL vauthd died with status %s" % daemon.proc.returncode)
+                return 1
+    finally:
+        socket_path = daemon.socket
+        status = daemon.stop()
+    if status not in (0, None):
+        print("FAIL vauthd exited with status %s on SIGTERM" % status)
+        failures += 1
+    if os.path.exists(socket_path):
+        print("FAIL the control socket outlived vauthd")
+        failures += 1
+    shutil.rmtree(daemon.dir, ignore_errors=True)
+    print("%d of %d checks failed" % (failures, len(TESTS)) if failures else "all %d checks passed" % len(TESTS))
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))

@@ -1,0 +1,225 @@
+#include "vauth/cli/commands.h"
+
+#include <chrono>
+#include <iostream>
+#include <thread>
+
+#include <nlohmann/json.hpp>
+
+#include "vauth/cli/render.h"
+
+namespace vauth::cli {
+
+const char* const kCommandsHelp = R"(Commands (N is a device number, 1 for the first):
+  devices                        list the daemon's keys
+  status N                       state of key N: sign count, PIN, credentials, presence
+  credentials N                  its discoverable credentials (never the private keys)
+  delete-credential N ID         delete one (ID is base64url; put -- before an ID that starts with -)
+  delete-credentials N           delete all of them
+  touch N | deny N               answer the presence request key N is waiting on
+  presence N auto|deny|manual    how key N answers presence requests [--delay MS] [--timeout MS]
+  power-cycle N                  unplug and replug: PIN token, key agreement, pending state start over
+  reset N                        wipe key N: credentials, PIN, new master secret (no touch needed)
+  set-pin N PIN                  set or replace the PIN
+  clear-pin N                    remove the PIN (not supported yet by the daemon)
+  events                         follow the event stream (requests, responses, prompts, devices)
+  wait [--timeout S]             wait until the daemon answers and every key is plugged in (default 30 s)
+  raw METHOD PATH [JSON]         any control API request, e.g. raw GET /v1/devices/1
+)";
+
+namespace {
+
+struct Usage : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+void need_args(const Invocation& inv, size_t min, size_t max, const char* form) {
+  if (inv.args.size() < min || inv.args.size() > max) throw Usage(std::string("usage: vauthctl ") + form);
+}
+
+const std::string& device_arg(const Invocation& inv) {
+  const std::string& n = inv.args.at(0);
+  if (n.empty() || n.find_first_not_of("0123456789") != std::string::npos) {
+    throw Usage("a device is a number (1 for the first), not \"" + n + "\"");
+  }
+  return n;
+}
+
+// Prints the answer: raw JSON with --json, otherwise what `human` makes of it.
+// 4xx/5xx print the daemon's error and detail and give exit code 1.
+template <class Human>
+int answer(const Invocation& inv, const HttpResult& r, Human human) {
+  const auto body = nlohmann::json::parse(r.body, nullptr, false);
+  if (r.status >= 400) {
+    if (inv.json) std::cout << r.body;
+    if (body.is_object() && body.contains("error")) {
+      std::cerr << "vauthctl: " << body.value("error", "") << ": " << body.value("detail", "") << " (HTTP " << r.status
+                << ")\n";
+    } else {
+      std::cerr << "vauthctl: vauthd answered HTTP " << r.status << "\n";
+    }
+    return kFailed;
+  }
+  if (inv.json) {
+    std::cout << r.body;
+    if (!r.body.empty() && r.body.back() != '\n') std::cout << "\n";
+    return kOk;
+  }
+  if (body.is_discarded()) {
+    std::cerr << "vauthctl: vauthd answered something that is not JSON\n";
+    return kFailed;
+  }
+  human(body);
+  return kOk;
+}
+
+int wait_ready(const Invocation& inv, const ControlClient& client) {
+  using namespace std::chrono;
+  const auto deadline = steady_clock::now() + seconds(inv.timeout.value_or(30));
+  std::string last = "no answer yet";
+  for (;;) {
+    try {
+      const HttpResult r = client.request("GET", "/v1/devices");
+      const auto devices = nlohmann::json::parse(r.body, nullptr, false);
+      if (r.status == 200 && devices.is_array() && !devices.empty()) {
+        size_t ready = 0;
+        for (const auto& d : devices) ready += d.value("ready", false);
+        if (ready == devices.size()) {
+          if (inv.json) std::cout << r.body;
+          else std::cout << (ready == 1 ? "1 device ready\n" : std::to_string(ready) + " devices ready\n");
+          return kOk;
+        }
+        last = std::to_string(ready) + " of " + std::to_string(devices.size()) + " devices ready";
+      } else {
+        last = "HTTP " + std::to_string(r.status);
+      }
+    } catch (const std::exception& e) {
+      last = e.what();
+    }
+    if (steady_clock::now() >= deadline) {
+      std::cerr << "vauthctl: gave up waiting for vauthd after " << inv.timeout.value_or(30) << " s (" << last << ")\n";
+      return kFailed;
+    }
+    std::this_thread::sleep_for(milliseconds(100));
+  }
+}
+
+int follow_events(const Invocation& inv, const ControlClient& client) {
+  const HttpResult r = client.stream_events([&](const std::string& json) {
+    if (inv.json) {
+      std::cout << json << std::endl;
+    } else {
+      const auto e = nlohmann::json::parse(json, nullptr, false);
+      if (e.is_object()) render_event(std::cout, e);
+      std::cout.flush();
+    }
+  });
+  if (r.status != 200) return answer(inv, r, [](const nlohmann::json&) {});
+  std::cerr << "vauthctl: vauthd closed the event stream\n";
+  return kOk;
+}
+
+int dispatch(const Invocation& inv, const ControlClient& client) {
+  const std::string& c = inv.command;
+  auto dev = [&] { return "/v1/devices/" + device_arg(inv); };
+  auto done = [](const std::string& text) { return [text](const nlohmann::json&) { std::cout << text << "\n"; }; };
+
+  if (c == "devices") {
+    need_args(inv, 0, 0, "devices");
+    return answer(inv, client.request("GET", "/v1/devices"), [](const auto& j) { render_devices(std::cout, j); });
+  }
+  if (c == "status") {
+    need_args(inv, 1, 1, "status N");
+    return answer(inv, client.request("GET", dev()), [](const auto& j) { render_status(std::cout, j); });
+  }
+  if (c == "credentials") {
+    need_args(inv, 1, 1, "credentials N");
+    return answer(inv, client.request("GET", dev() + "/credentials"),
+                  [&](const auto& j) { render_credentials(std::cout, j, inv.args[0]); });
+  }
+  if (c == "delete-credential") {
+    need_args(inv, 2, 2, "delete-credential N ID");
+    return answer(inv, client.request("DELETE", dev() + "/credentials/" + inv.args[1]),
+                  done("deleted credential " + inv.args[1] + " from device " + inv.args[0]));
+  }
+  if (c == "delete-credentials") {
+    need_args(inv, 1, 1, "delete-credentials N");
+    return answer(inv, client.request("DELETE", dev() + "/credentials"), [&](const auto& j) {
+      std::cout << "deleted " << j.value("deleted", 0u) << " credential(s) from device " << inv.args[0] << "\n";
+    });
+  }
+  if (c == "touch" || c == "deny") {
+    need_args(inv, 1, 1, c == "touch" ? "touch N" : "deny N");
+    return answer(inv, client.request("POST", dev() + "/" + c), [&](const auto& j) {
+      std::cout << (c == "touch" ? "approved" : "denied") << " the pending " << j.value("operation", "request")
+                << (j.value("rpId", "").empty() ? "" : " for " + j.value("rpId", "")) << " on device " << inv.args[0]
+                << "\n";
+    });
+  }
+  if (c == "presence") {
+    need_args(inv, 1, 2, "presence N [auto|deny|manual] [--delay MS] [--timeout MS]");
+    if (inv.args.size() == 1 && !inv.delay && !inv.timeout) {
+      return answer(inv, client.request("GET", dev() + "/presence"),
+                    [&](const auto& j) { render_presence(std::cout, j, inv.args[0]); });
+    }
+    nlohmann::json body = nlohmann::json::object();
+    if (inv.args.size() == 2) body["mode"] = inv.args[1];
+    if (inv.delay) body["delay_ms"] = *inv.delay;
+    if (inv.timeout) body["timeout_ms"] = *inv.timeout;
+    return answer(inv, client.request("PUT", dev() + "/presence", body.dump()),
+                  [&](const auto& j) { render_presence(std::cout, j, inv.args[0]); });
+  }
+  if (c == "power-cycle") {
+    need_args(inv, 1, 1, "power-cycle N");
+    return answer(inv, client.request("POST", dev() + "/power-cycle"), done("power-cycled device " + inv.args[0]));
+  }
+  if (c == "reset") {
+    need_args(inv, 1, 1, "reset N");
+    return answer(inv, client.request("POST", dev() + "/reset"),
+                  done("reset device " + inv.args[0] + ": no credentials, no PIN, new master secret"));
+  }
+  if (c == "set-pin") {
+    need_args(inv, 2, 2, "set-pin N PIN");
+    return answer(inv, client.request("PUT", dev() + "/pin", nlohmann::json{{"pin", inv.args[1]}}.dump()),
+                  done("set the PIN of device " + inv.args[0]));
+  }
+  if (c == "clear-pin") {
+    need_args(inv, 1, 1, "clear-pin N");
+    return answer(inv, client.request("DELETE", dev() + "/pin"), done("cleared the PIN of device " + inv.args[0]));
+  }
+  if (c == "events") {
+    need_args(inv, 0, 0, "events");
+    return follow_events(inv, client);
+  }
+  if (c == "wait") {
+    need_args(inv, 0, 0, "wait [--timeout S]");
+    return wait_ready(inv, client);
+  }
+  if (c == "raw") {
+    need_args(inv, 2, 3, "raw METHOD PATH [JSON]");
+    const HttpResult r = client.request(inv.args[0], inv.args[1], inv.args.size() == 3 ? inv.args[2] : "");
+    Invocation as_json = inv;
+    as_json.json = true;
+    return answer(as_json, r, [](const nlohmann::json&) {});
+  }
+  throw Usage("unknown command \"" + c + "\" (see vauthctl --help)");
+}
+
+}  // namespace
+
+int run(const Invocation& inv, const ControlClient& client) {
+  try {
+    return dispatch(inv, client);
+  } catch (const Usage& e) {
+    std::cerr << "vauthctl: " << e.what() << "\n";
+    return kUsage;
+  } catch (const Unreachable& e) {
+    std::cerr << "vauthctl: " << e.what() << ". Is vauthd running? (--socket PATH or $VAUTH_CONTROL_SOCKET)\n";
+    return kUnreachable;
+  } catch (const std::exception& e) {
+    std::cerr << "vauthctl: " << e.what() << "\n";
+    return kFailed;
+  }
+}
+
+}  // namespace vauth::cli

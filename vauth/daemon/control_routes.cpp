@@ -1,0 +1,270 @@
+#include "vauth/daemon/control_routes.h"
+
+#include <charconv>
+#include <initializer_list>
+
+#include "vauth/crypto/primitives.h"
+#include "vauth/daemon/base64url.h"
+#include "vauth/daemon/device_json.h"
+
+namespace vauth::daemon {
+namespace {
+
+// Thrown by validation anywhere in a handler; handle() turns it into the JSON error answer.
+struct ApiError {
+  unsigned status;
+  std::string error;
+  std::string detail;
+  std::string allow;
+};
+
+[[noreturn]] void fail(unsigned status, std::string error, std::string detail) {
+  throw ApiError{status, std::move(error), std::move(detail), {}};
+}
+
+void require_method(const ControlRequest& r, std::initializer_list<const char*> allowed) {
+  std::string allow;
+  for (const char* m : allowed) {
+    if (r.method == m) return;
+    allow += (allow.empty() ? "" : ", ") + std::string(m);
+  }
+  throw ApiError{405, "method not allowed", r.method + " is not one of " + allow, allow};
+}
+
+nlohmann::json parse_object(const ControlRequest& r) {
+  if (r.body.empty()) fail(400, "bad request", "this request needs a JSON object body");
+  auto body = nlohmann::json::parse(r.body, nullptr, /*allow_exceptions=*/false);
+  if (body.is_discarded()) fail(400, "malformed JSON", "the body is not valid JSON");
+  if (!body.is_object()) fail(400, "bad request", "the body must be a JSON object");
+  return body;
+}
+
+// Unknown fields are refused rather than ignored: a typo must not silently change nothing.
+void only_fields(const nlohmann::json& body, std::initializer_list<const char*> known) {
+  for (const auto& [key, value] : body.items()) {
+    bool ok = false;
+    for (const char* k : known) ok = ok || key == k;
+    if (!ok) fail(400, "bad request", "unknown field \"" + key + "\"");
+  }
+}
+
+// A duration field: a non-negative integer of milliseconds, at most an hour.
+std::optional<Duration> duration_field(const nlohmann::json& body, const char* name) {
+  if (!body.contains(name)) return std::nullopt;
+  const auto& v = body.at(name);
+  if (!v.is_number_integer() || v.get<int64_t>() < 0 || v.get<int64_t>() > 3'600'000) {
+    fail(400, "bad request", std::string(name) + " must be an integer from 0 to 3600000 (milliseconds)");
+  }
+  return Duration(v.get<int64_t>());
+}
+
+size_t code_points(const std::string& s) {
+  size_t n = 0;
+  for (unsigned char c : s) n += (c & 0xc0) != 0x80;
+  return n;
+}
+
+ControlResponse ok(nlohmann::json body) { return ControlResponse{200, std::move(body), {}}; }
+
+}  // namespace
+
+std::vector<std::string> split_path(const std::string& target) {
+  const std::string path = target.substr(0, target.find_first_of("?#"));
+  std::vector<std::string> out;
+  size_t i = 0;
+  while (i < path.size()) {
+    const size_t j = path.find('/', i);
+    const size_t end = j == std::string::npos ? path.size() : j;
+    if (end > i) out.push_back(path.substr(i, end - i));
+    i = end + 1;
+  }
+  return out;
+}
+
+ControlResponse ControlRoutes::handle(const ControlRequest& request) {
+  try {
+    return route(request, split_path(request.target));
+  } catch (const ApiError& e) {
+    return ControlResponse{e.status, {{"error", e.error}, {"detail", e.detail}}, e.allow};
+  } catch (const std::exception& e) {
+    // A bug or a store failure: say so, and keep serving.
+    return ControlResponse{500, {{"error", "internal error"}, {"detail", e.what()}}, {}};
+  }
+}
+
+VirtualDevice& ControlRoutes::device(const std::string& index) {
+  size_t n = 0;
+  const auto [end, ec] = std::from_chars(index.data(), index.data() + index.size(), n);
+  if (ec != std::errc() || end != index.data() + index.size() || n < 1 || n > devices_.size()) {
+    fail(404, "no such device", "device \"" + index + "\" does not exist (devices are numbered 1 to " +
+                                    std::to_string(devices_.size()) + ")");
+  }
+  return *devices_[n - 1];
+}
+
+ControlResponse ControlRoutes::route(const ControlRequest& r, const std::vector<std::string>& path) {
+  if (path.size() == 2 && path[0] == "conformance") return conformance(r, path[1]);
+  if (path.size() >= 2 && path[0] == "v1" && path[1] == "devices") {
+    if (path.size() == 2) {
+      require_method(r, {"GET"});
+      nlohmann::json list = nlohmann::json::array();
+      for (const auto& d : devices_) list.push_back(device_brief(*d));
+      return ok(std::move(list));
+    }
+    VirtualDevice& d = device(path[2]);
+    return device_route(r, d, std::vector<std::string>(path.begin() + 3, path.end()));
+  }
+  fail(404, "not found", "no resource at " + r.target.substr(0, 200));
+}
+
+ControlResponse ControlRoutes::device_route(const ControlRequest& r, VirtualDevice& d,
+                                            const std::vector<std::string>& rest) {
+  if (rest.empty()) {
+    require_method(r, {"GET"});
+    return ok(device_detail(d));
+  }
+  const std::string& what = rest[0];
+  if (what == "credentials" && rest.size() == 1) {
+    require_method(r, {"GET", "DELETE"});
+    if (r.method == "GET") return ok(credentials_json(d.state()));
+    return delete_all_credentials(d);
+  }
+  if (what == "credentials" && rest.size() == 2) {
+    require_method(r, {"GET", "DELETE"});
+    if (r.method == "DELETE") return delete_credential(d, rest[1]);
+    const auto id = base64url_decode(rest[1]);
+    const store::Credential* c = id ? d.state().find_credential(*id) : nullptr;
+    if (!c) fail(404, "no such credential", "device " + std::to_string(d.index()) + " holds no credential " + rest[1]);
+    return ok(credential_json(*c, d.state().sign_count));
+  }
+  if (rest.size() == 1) {
+    if (what == "presence") {
+      require_method(r, {"GET", "PUT"});
+      if (r.method == "GET") return ok(presence_json(d));
+      return put_presence(d, parse_object(r));
+    }
+    if (what == "touch" || what == "deny") {
+      require_method(r, {"POST"});
+      return answer_presence(d, what == "touch");
+    }
+    if (what == "power-cycle") {
+      require_method(r, {"POST"});
+      d.power_cycle();
+      return ok({{"device", d.index()}, {"powerCycled", true}});
+    }
+    if (what == "reset") {
+      require_method(r, {"POST"});
+      return reset(d);
+    }
+    if (what == "pin") {
+      require_method(r, {"PUT", "DELETE"});
+      if (r.method == "PUT") return set_pin(d, parse_object(r));
+      // store/ has no mutation that removes a PIN without a full reset
+      // (SetPin always leaves one set); asked of the store's owner.
+      fail(501, "not implemented", "clearing a PIN needs a store mutation that does not exist yet; "
+                                   "POST /v1/devices/" + std::to_string(d.index()) + "/reset wipes the PIN "
+                                   "together with every credential");
+    }
+  }
+  fail(404, "not found", "no resource at " + r.target.substr(0, 200));
+}
+
+ControlResponse ControlRoutes::put_presence(VirtualDevice& d, const nlohmann::json& body) {
+  only_fields(body, {"mode", "delay_ms", "timeout_ms"});
+  PresenceSettings s = d.presence_settings();
+  if (body.contains("mode")) {
+    const auto& m = body.at("mode");
+    if (!m.is_string()) fail(400, "bad request", "mode must be \"auto\", \"deny\" or \"manual\"");
+    const auto mode = m.get<std::string>();
+    if (mode == "auto") s.mode = ctap::ControlledPresence::Mode::Approve;
+    else if (mode == "deny") s.mode = ctap::ControlledPresence::Mode::Deny;
+    else if (mode == "manual") s.mode = ctap::ControlledPresence::Mode::Wait;
+    else fail(400, "bad request", "mode must be \"auto\", \"deny\" or \"manual\", not \"" + mode + "\"");
+  }
+  if (auto v = duration_field(body, "delay_ms")) s.delay = *v;
+  if (auto v = duration_field(body, "timeout_ms")) s.timeout = *v;
+  // A request already waiting keeps the policy it was asked under; the new one applies to the next.
+  d.set_presence(s);
+  events_.publish("presence.mode", {{"device", d.index()}, {"mode", to_string(s.mode)},
+                                    {"delay_ms", s.delay.count()}, {"timeout_ms", s.timeout.count()}});
+  return ok(presence_json(d));
+}
+
+ControlResponse ControlRoutes::answer_presence(VirtualDevice& d, bool approve) {
+  const auto pending = d.presence().pending();
+  if (!pending) fail(409, "nothing pending", "device " + std::to_string(d.index()) + " is not waiting for a touch");
+  const bool answered = approve ? d.presence().approve() : d.presence().deny();
+  d.kick();
+  if (!answered) fail(409, "nothing pending", "the request was answered meanwhile");
+  return ok({{"device", d.index()},
+             {"result", approve ? "approved" : "denied"},
+             {"operation", pending->request.operation},
+             {"rpId", pending->request.rp_id}});
+}
+
+ControlResponse ControlRoutes::reset(VirtualDevice& d) {
+  // The administrator's wipe: no user presence and no reset window, unlike authenticatorReset.
+  d.store().commit(store::Mutation{store::change::Reset{d.rng().bytes(32)}});
+  d.power_cycle();
+  events_.publish("device.reset", {{"device", d.index()}});
+  return ok({{"device", d.index()}, {"reset", true}});
+}
+
+ControlResponse ControlRoutes::set_pin(VirtualDevice& d, const nlohmann::json& body) {
+  only_fields(body, {"pin"});
+  if (!body.contains("pin") || !body.at("pin").is_string()) fail(400, "bad request", "pin must be a string");
+  const auto pin = body.at("pin").get<std::string>();
+  const auto& profile = d.authenticator().profile();
+  if (code_points(pin) < profile.min_pin_length || pin.size() > 63 || pin.find('\0') != std::string::npos) {
+    fail(400, "PIN policy violation", "a PIN has at least " + std::to_string(profile.min_pin_length) +
+                                          " characters, at most 63 bytes, and no NUL");
+  }
+  // Stored the way clientPIN setPIN stores it: LEFT(SHA-256(PIN), 16).
+  Bytes hash = crypto::sha256(to_bytes(pin));
+  hash.resize(16);
+  d.store().commit(store::Mutation{store::change::SetPin{hash, profile.max_pin_retries}});
+  // Like changePIN: PIN tokens issued under the old PIN stop working.
+  d.power_cycle();
+  events_.publish("device.pin-set", {{"device", d.index()}});
+  return ok({{"device", d.index()}, {"pin", {{"set", true}, {"retries", profile.max_pin_retries}}}});
+}
+
+ControlResponse ControlRoutes::delete_credential(VirtualDevice& d, const std::string& text) {
+  const auto id = base64url_decode(text);
+  if (!id || !d.state().find_credential(*id)) {
+    fail(404, "no such credential", "device " + std::to_string(d.index()) + " holds no credential " + text.substr(0, 200));
+  }
+  d.store().commit(store::Mutation{store::change::DeleteCredential{*id}});
+  events_.publish("credential.deleted", {{"device", d.index()}, {"credentialId", text}});
+  return ok({{"device", d.index()}, {"deleted", 1}});
+}
+
+ControlResponse ControlRoutes::delete_all_credentials(VirtualDevice& d) {
+  std::vector<store::Mutation> batch;
+  for (const auto& [id, c] : d.state().credentials) batch.push_back({store::change::DeleteCredential{id}});
+  if (!batch.empty()) d.store().commit(batch);  // one atomic commit: all or none
+  events_.publish("credential.deleted", {{"device", d.index()}, {"count", batch.size()}});
+  return ok({{"device", d.index()}, {"deleted", batch.size()}});
+}
+
+ControlResponse ControlRoutes::conformance(const ControlRequest& r, const std::string& hook) {
+  // The FIDO conformance tools drive "the" authenticator: device 1.
+  if (hook != "userpresence" && hook != "powercycle") fail(404, "not found", "no conformance hook " + hook);
+  require_method(r, {"POST"});
+  if (devices_.empty()) fail(404, "no such device", "no devices");
+  VirtualDevice& d = *devices_.front();
+  if (hook == "powercycle") {
+    d.power_cycle();
+    return ok({{"device", 1}, {"powerCycled", true}});
+  }
+  if (d.presence().pending()) {
+    d.presence().approve();
+    d.kick();
+    return ok({{"device", 1}, {"result", "approved"}});
+  }
+  // The tool may press before the prompt arrives: approve the next one within 10 s.
+  d.presence().arm_touch(Duration(10'000));
+  return ok({{"device", 1}, {"result", "armed"}});
+}
+
+}  // namespace vauth::daemon

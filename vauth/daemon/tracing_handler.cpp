@@ -1,0 +1,109 @@
+#include "vauth/daemon/tracing_handler.h"
+
+#include <cstdio>
+
+#include <nlohmann/json.hpp>
+
+#include "vauth/ctap/status.h"
+
+namespace vauth::daemon {
+namespace {
+
+std::string hex_byte(unsigned v, int digits = 2) {
+  char buf[8];
+  std::snprintf(buf, sizeof buf, "0x%0*x", digits, v);
+  return buf;
+}
+
+}  // namespace
+
+std::string ctap2_command_name(uint8_t command) {
+  namespace c = ctap::command;
+  switch (command) {
+    case c::kMakeCredential: return "makeCredential";
+    case c::kGetAssertion: return "getAssertion";
+    case c::kGetInfo: return "getInfo";
+    case c::kClientPin: return "clientPIN";
+    case c::kReset: return "reset";
+    case c::kGetNextAssertion: return "getNextAssertion";
+    case c::kBioEnrollment: return "bioEnrollment";
+    case c::kCredentialManagement: return "credentialManagement";
+    case c::kSelection: return "selection";
+    case c::kLargeBlobs: return "largeBlobs";
+    case c::kConfig: return "config";
+    case 0x40: return "credentialManagementPreview";
+    case 0x41: return "bioEnrollmentPreview";
+  }
+  return hex_byte(command);
+}
+
+std::string u2f_instruction_name(ByteView apdu) {
+  if (apdu.size() < 2) return "u2f (short APDU)";
+  switch (apdu[1]) {
+    case 0x01: return "u2fRegister";
+    case 0x02: return "u2fAuthenticate";
+    case 0x03: return "u2fVersion";
+  }
+  return "u2f " + hex_byte(apdu[1]);
+}
+
+std::string u2f_status_name(uint16_t sw) {
+  switch (sw) {
+    case 0x9000: return "SW_NO_ERROR";
+    case 0x6985: return "SW_CONDITIONS_NOT_SATISFIED";
+    case 0x6a80: return "SW_WRONG_DATA";
+    case 0x6700: return "SW_WRONG_LENGTH";
+    case 0x6d00: return "SW_INS_NOT_SUPPORTED";
+    case 0x6e00: return "SW_CLA_NOT_SUPPORTED";
+  }
+  return hex_byte(sw, 4);
+}
+
+TracingHandler::Reply TracingHandler::traced(std::string protocol, std::string command, Reply reply) {
+  const TimePoint start = clock_.now();
+  // Captures `this`: the authenticator never replies after it is destroyed, and
+  // it is destroyed before this wrapper (VirtualDevice's member order).
+  return [this, protocol, command, start, reply = std::move(reply)](Bytes response) {
+    nlohmann::json e = {{"device", device_}, {"protocol", protocol}, {"command", command},
+                        {"length", response.size()},
+                        {"elapsed_ms", (clock_.now() - start).count()}};
+    if (protocol == "ctap2") {
+      e["status"] = response.empty() ? "(empty)" : ctap::to_string(static_cast<ctap::Status>(response[0]));
+    } else {
+      const uint16_t sw = response.size() >= 2 ? static_cast<uint16_t>(response[response.size() - 2] << 8 |
+                                                                        response[response.size() - 1])
+                                               : 0;
+      e["status"] = u2f_status_name(sw);
+    }
+    events_->publish("ctap.response", std::move(e));
+    reply(std::move(response));
+  };
+}
+
+void TracingHandler::handle_cbor(ByteView request, Reply reply) {
+  if (!events_) return inner_.handle_cbor(request, std::move(reply));
+  const std::string command = request.empty() ? "(empty)" : ctap2_command_name(request[0]);
+  events_->publish("ctap.request", {{"device", device_}, {"protocol", "ctap2"}, {"command", command},
+                                    {"length", request.size()}});
+  inner_.handle_cbor(request, traced("ctap2", command, std::move(reply)));
+}
+
+void TracingHandler::handle_msg(ByteView apdu, Reply reply) {
+  if (!events_) return inner_.handle_msg(apdu, std::move(reply));
+  const std::string command = u2f_instruction_name(apdu);
+  events_->publish("ctap.request", {{"device", device_}, {"protocol", "u2f"}, {"command", command},
+                                    {"length", apdu.size()}});
+  inner_.handle_msg(apdu, traced("u2f", command, std::move(reply)));
+}
+
+void TracingHandler::cancel() {
+  if (events_) events_->publish("ctap.cancel", {{"device", device_}});
+  inner_.cancel();
+}
+
+void TracingHandler::wink() {
+  if (events_) events_->publish("ctap.wink", {{"device", device_}});
+  inner_.wink();
+}
+
+}  // namespace vauth::daemon
