@@ -21,7 +21,10 @@ const Credential* State::find_credential(ByteView id) const {
 
 namespace {
 
-void erase_credential(State& s, std::map<std::string, std::set<Bytes>>& by_rp, const Bytes& id) {
+using RpIndex = std::map<std::string, std::set<Bytes>>;
+using UserIndex = std::map<std::pair<std::string, Bytes>, Bytes>;
+
+void erase_credential(State& s, RpIndex& by_rp, UserIndex& by_user, const Bytes& id) {
   auto it = s.credentials.find(id);
   if (it == s.credentials.end()) return;
   auto rp = by_rp.find(it->second.rp_id);
@@ -29,6 +32,8 @@ void erase_credential(State& s, std::map<std::string, std::set<Bytes>>& by_rp, c
     rp->second.erase(id);
     if (rp->second.empty()) by_rp.erase(rp);
   }
+  auto user = by_user.find({it->second.rp_id, it->second.user_id});
+  if (user != by_user.end() && user->second == id) by_user.erase(user);
   s.credentials.erase(it);
 }
 
@@ -44,19 +49,17 @@ void apply(State& s, const Mutation& m) {
           s.attestation = c.attestation;
         } else if constexpr (std::is_same_v<T, change::PutCredential>) {
           const Credential& cred = c.credential;
-          // One credential per (RP, user ID): the newer one wins.
-          for (const Credential* old : s.credentials_for_rp(cred.rp_id)) {
-            if (old->user_id == cred.user_id) {
-              erase_credential(s, s.by_rp_, Bytes(old->id));
-              break;
-            }
-          }
-          erase_credential(s, s.by_rp_, cred.id);
+          // One credential per (RP, user ID): the newer one wins. An index lookup,
+          // not a scan of the RP's credentials, so a commit's cost does not grow with them.
+          auto old = s.by_user_.find({cred.rp_id, cred.user_id});
+          if (old != s.by_user_.end()) erase_credential(s, s.by_rp_, s.by_user_, Bytes(old->second));
+          erase_credential(s, s.by_rp_, s.by_user_, cred.id);
           s.credentials[cred.id] = cred;
           s.by_rp_[cred.rp_id].insert(cred.id);
+          s.by_user_[{cred.rp_id, cred.user_id}] = cred.id;
           s.next_credential_seq = std::max(s.next_credential_seq, cred.created + 1);
         } else if constexpr (std::is_same_v<T, change::DeleteCredential>) {
-          erase_credential(s, s.by_rp_, c.id);
+          erase_credential(s, s.by_rp_, s.by_user_, c.id);
         } else if constexpr (std::is_same_v<T, change::SetPin>) {
           s.pin_hash = c.pin_hash;
           s.pin_retries = c.retries;
@@ -70,9 +73,24 @@ void apply(State& s, const Mutation& m) {
           s.pin_retries = 8;
           s.credentials.clear();
           s.by_rp_.clear();
+          s.by_user_.clear();
         }
       },
       m.change);
+}
+
+void load_credential(State& s, Credential&& c) {
+  const bool fresh = s.credentials.empty() || s.credentials.rbegin()->first < c.id;
+  if (!fresh || !s.by_user_.try_emplace(std::pair<std::string, Bytes>(c.rp_id, c.user_id), c.id).second) {
+    apply(s, Mutation{change::PutCredential{std::move(c)}});  // out of order or replacing: the general path
+    return;
+  }
+  s.next_credential_seq = std::max(s.next_credential_seq, c.created + 1);
+  // Ascending IDs: each insert lands at the end of its tree, so the hints make it O(1).
+  std::set<Bytes>& rp = s.by_rp_[c.rp_id];
+  rp.emplace_hint(rp.end(), c.id);
+  Bytes id = c.id;
+  s.credentials.emplace_hint(s.credentials.end(), std::move(id), std::move(c));
 }
 
 }  // namespace vauth::store

@@ -1,0 +1,237 @@
+#include "store/codec.h"
+
+#include <limits>
+#include <string>
+
+#include "store/store_error.h"
+
+namespace vauth::store::codec {
+
+namespace {
+
+using cbor::Value;
+
+// Keys of each map. Append new keys; never reuse or renumber one.
+namespace cred_key {
+constexpr int kId = 1, kRpId = 2, kRpName = 3, kUserId = 4, kUserName = 5, kUserDisplayName = 6,
+              kAlgorithm = 7, kPrivateKey = 8, kCreated = 9;
+}
+namespace att_key {
+constexpr int kCaKey = 1, kCaCert = 2, kBatchKey = 3, kBatchCert = 4, kAaguid = 5;
+}
+namespace state_key {
+constexpr int kMasterSecret = 1, kAttestation = 2, kPinHash = 3, kPinRetries = 4, kSignCount = 5,
+              kNextCredentialSeq = 6;
+}
+// A mutation is {1: type, 2..: its fields}.
+constexpr int kType = 1, kArg1 = 2, kArg2 = 3;
+enum MutationType : uint64_t {
+  kSetMasterSecret = 1,
+  kSetAttestation = 2,
+  kPutCredential = 3,
+  kDeleteCredential = 4,
+  kSetPin = 5,
+  kSetPinRetries = 6,
+  kSetSignCount = 7,
+  kReset = 8,
+};
+
+[[noreturn]] void bad(const std::string& what) { throw StoreError("malformed record: " + what); }
+
+const Value::Map& as_map(const Value& v, const char* what) {
+  if (!v.is_map()) bad(std::string(what) + " is not a map");
+  return v.as_map();
+}
+
+const Value* field(const Value& map, int key) { return map.find(Value(key)); }
+
+Bytes get_bytes(const Value& map, int key, const char* what) {
+  const Value* f = field(map, key);
+  if (!f) return {};
+  if (f->is_bytes()) return f->as_bytes();
+  if (f->is_text()) return to_bytes(f->as_text());  // tolerated: a hand-written or future file
+  bad(std::string(what) + " is not a byte string");
+}
+
+std::string get_string(const Value& map, int key, const char* what) {
+  return to_string(get_bytes(map, key, what));
+}
+
+uint64_t get_uint(const Value& map, int key, const char* what, uint64_t def, uint64_t max) {
+  const Value* f = field(map, key);
+  if (!f) return def;
+  if (!f->is_unsigned() || f->as_unsigned() > max) bad(std::string(what) + " is not an integer in range");
+  return f->as_unsigned();
+}
+
+int64_t get_int(const Value& map, int key, const char* what) {
+  const Value* f = field(map, key);
+  if (!f) return 0;
+  if (!f->is_integer() || !f->fits_int64()) bad(std::string(what) + " is not an integer");
+  return f->as_int();
+}
+
+const Value& required(const Value& map, int key, const char* what) {
+  const Value* f = field(map, key);
+  if (!f) bad(std::string(what) + " is missing");
+  return *f;
+}
+
+// Optional fields are written only when they differ from the default, which keeps
+// records small and makes "absent = default" the one rule.
+void put_bytes(Value::Map& m, int key, ByteView b) {
+  if (!b.empty()) m[Value(key)] = Value(b);
+}
+void put_string(Value::Map& m, int key, const std::string& s) {
+  if (!s.empty()) m[Value(key)] = Value(to_bytes(s));
+}
+
+}  // namespace
+
+Value encode(const Credential& c) {
+  Value::Map m;
+  m[Value(cred_key::kId)] = Value(c.id);  // always present: the credential's identity
+  put_string(m, cred_key::kRpId, c.rp_id);
+  put_string(m, cred_key::kRpName, c.rp_name);
+  put_bytes(m, cred_key::kUserId, c.user_id);
+  put_string(m, cred_key::kUserName, c.user_name);
+  put_string(m, cred_key::kUserDisplayName, c.user_display_name);
+  if (c.algorithm != 0) m[Value(cred_key::kAlgorithm)] = Value(c.algorithm);
+  put_bytes(m, cred_key::kPrivateKey, c.private_key);
+  if (c.created != 0) m[Value(cred_key::kCreated)] = Value(c.created);
+  return Value(std::move(m));
+}
+
+Credential decode_credential(const Value& v) {
+  as_map(v, "credential");
+  Credential c;
+  const Value& id = required(v, cred_key::kId, "credential id");
+  if (!id.is_bytes()) bad("credential id is not a byte string");
+  c.id = id.as_bytes();
+  c.rp_id = get_string(v, cred_key::kRpId, "rp id");
+  c.rp_name = get_string(v, cred_key::kRpName, "rp name");
+  c.user_id = get_bytes(v, cred_key::kUserId, "user id");
+  c.user_name = get_string(v, cred_key::kUserName, "user name");
+  c.user_display_name = get_string(v, cred_key::kUserDisplayName, "user display name");
+  const int64_t alg = get_int(v, cred_key::kAlgorithm, "algorithm");
+  if (alg < std::numeric_limits<int32_t>::min() || alg > std::numeric_limits<int32_t>::max()) bad("algorithm out of range");
+  c.algorithm = static_cast<int32_t>(alg);
+  c.private_key = get_bytes(v, cred_key::kPrivateKey, "private key");
+  c.created = get_uint(v, cred_key::kCreated, "created", 0, std::numeric_limits<uint64_t>::max());
+  return c;
+}
+
+Value encode(const Attestation& a) {
+  Value::Map m;
+  put_bytes(m, att_key::kCaKey, a.ca_private_key);
+  put_bytes(m, att_key::kCaCert, a.ca_certificate);
+  put_bytes(m, att_key::kBatchKey, a.batch_private_key);
+  put_bytes(m, att_key::kBatchCert, a.batch_certificate);
+  put_bytes(m, att_key::kAaguid, a.aaguid);
+  return Value(std::move(m));
+}
+
+Attestation decode_attestation(const Value& v) {
+  as_map(v, "attestation");
+  Attestation a;
+  a.ca_private_key = get_bytes(v, att_key::kCaKey, "attestation CA key");
+  a.ca_certificate = get_bytes(v, att_key::kCaCert, "attestation CA certificate");
+  a.batch_private_key = get_bytes(v, att_key::kBatchKey, "attestation batch key");
+  a.batch_certificate = get_bytes(v, att_key::kBatchCert, "attestation batch certificate");
+  a.aaguid = get_bytes(v, att_key::kAaguid, "AAGUID");
+  return a;
+}
+
+Value encode(const Mutation& mutation) {
+  Value::Map m;
+  std::visit(
+      [&m](const auto& c) {
+        using T = std::decay_t<decltype(c)>;
+        if constexpr (std::is_same_v<T, change::SetMasterSecret>) {
+          m[Value(kType)] = Value(uint64_t{kSetMasterSecret});
+          m[Value(kArg1)] = Value(c.secret);
+        } else if constexpr (std::is_same_v<T, change::SetAttestation>) {
+          m[Value(kType)] = Value(uint64_t{kSetAttestation});
+          m[Value(kArg1)] = encode(c.attestation);
+        } else if constexpr (std::is_same_v<T, change::PutCredential>) {
+          m[Value(kType)] = Value(uint64_t{kPutCredential});
+          m[Value(kArg1)] = encode(c.credential);
+        } else if constexpr (std::is_same_v<T, change::DeleteCredential>) {
+          m[Value(kType)] = Value(uint64_t{kDeleteCredential});
+          m[Value(kArg1)] = Value(c.id);
+        } else if constexpr (std::is_same_v<T, change::SetPin>) {
+          m[Value(kType)] = Value(uint64_t{kSetPin});
+          m[Value(kArg1)] = Value(c.pin_hash);
+          m[Value(kArg2)] = Value(c.retries);
+        } else if constexpr (std::is_same_v<T, change::SetPinRetries>) {
+          m[Value(kType)] = Value(uint64_t{kSetPinRetries});
+          m[Value(kArg1)] = Value(c.retries);
+        } else if constexpr (std::is_same_v<T, change::SetSignCount>) {
+          m[Value(kType)] = Value(uint64_t{kSetSignCount});
+          m[Value(kArg1)] = Value(c.count);
+        } else if constexpr (std::is_same_v<T, change::Reset>) {
+          m[Value(kType)] = Value(uint64_t{kReset});
+          m[Value(kArg1)] = Value(c.new_master_secret);
+        }
+      },
+      mutation.change);
+  return Value(std::move(m));
+}
+
+Mutation decode_mutation(const Value& v) {
+  as_map(v, "mutation");
+  const uint64_t type = get_uint(v, kType, "mutation type", 0, std::numeric_limits<uint64_t>::max());
+  switch (type) {
+    case kSetMasterSecret:
+      return {change::SetMasterSecret{get_bytes(v, kArg1, "master secret")}};
+    case kSetAttestation:
+      return {change::SetAttestation{decode_attestation(required(v, kArg1, "attestation"))}};
+    case kPutCredential:
+      return {change::PutCredential{decode_credential(required(v, kArg1, "credential"))}};
+    case kDeleteCredential:
+      return {change::DeleteCredential{get_bytes(v, kArg1, "credential id")}};
+    case kSetPin:
+      return {change::SetPin{get_bytes(v, kArg1, "PIN hash"),
+                             static_cast<uint8_t>(get_uint(v, kArg2, "PIN retries", 0, 255))}};
+    case kSetPinRetries:
+      return {change::SetPinRetries{static_cast<uint8_t>(get_uint(v, kArg1, "PIN retries", 0, 255))}};
+    case kSetSignCount:
+      return {change::SetSignCount{
+          static_cast<uint32_t>(get_uint(v, kArg1, "sign count", 0, std::numeric_limits<uint32_t>::max()))}};
+    case kReset:
+      return {change::Reset{get_bytes(v, kArg1, "master secret")}};
+    default:
+      // Unlike an unknown field, an unknown change cannot be skipped: the state
+      // would silently differ from the one that was acknowledged.
+      bad("unknown mutation type " + std::to_string(type) + " (written by a newer vauth?)");
+  }
+}
+
+Value encode_scalars(const State& s) {
+  Value::Map m;
+  put_bytes(m, state_key::kMasterSecret, s.master_secret);
+  if (s.attestation) m[Value(state_key::kAttestation)] = encode(*s.attestation);
+  if (s.pin_hash) m[Value(state_key::kPinHash)] = Value(*s.pin_hash);
+  m[Value(state_key::kPinRetries)] = Value(s.pin_retries);
+  m[Value(state_key::kSignCount)] = Value(s.sign_count);
+  m[Value(state_key::kNextCredentialSeq)] = Value(s.next_credential_seq);
+  return Value(std::move(m));
+}
+
+void decode_scalars(const Value& v, State& s) {
+  as_map(v, "state");
+  s = State{};
+  s.master_secret = get_bytes(v, state_key::kMasterSecret, "master secret");
+  if (const Value* a = field(v, state_key::kAttestation)) s.attestation = decode_attestation(*a);
+  if (const Value* p = field(v, state_key::kPinHash)) {
+    if (!p->is_bytes()) bad("PIN hash is not a byte string");
+    s.pin_hash = p->as_bytes();
+  }
+  s.pin_retries = static_cast<uint8_t>(get_uint(v, state_key::kPinRetries, "PIN retries", State{}.pin_retries, 255));
+  s.sign_count = static_cast<uint32_t>(
+      get_uint(v, state_key::kSignCount, "sign count", 0, std::numeric_limits<uint32_t>::max()));
+  s.next_credential_seq = get_uint(v, state_key::kNextCredentialSeq, "next credential seq", 1,
+                                   std::numeric_limits<uint64_t>::max());
+}
+
+}  // namespace vauth::store::codec
