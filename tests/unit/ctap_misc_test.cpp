@@ -16,7 +16,7 @@ using Mode = ctap::ControlledPresence::Mode;
 // ---------------------------------------------------------------------------
 // getInfo
 
-TEST_CASE("getInfo reports versions, AAGUID, options, maxMsgSize and PIN protocol 1") {
+TEST_CASE("getInfo reports versions, AAGUID, options, maxMsgSize and PIN protocols") {
   Harness h;
   Response r = h.call(kGetInfo);
   REQUIRE(r.ok());
@@ -46,6 +46,10 @@ TEST_CASE("getInfo reports versions, AAGUID, options, maxMsgSize and PIN protoco
   CHECK(*options->find("up") == cbor::Value(true));
   REQUIRE(options->find("plat"));
   CHECK(*options->find("plat") == cbor::Value(false));
+  REQUIRE(options->find("credMgmt"));
+  CHECK(*options->find("credMgmt") == cbor::Value(true));
+  REQUIRE(options->find("pinUvAuthToken"));
+  CHECK(*options->find("pinUvAuthToken") == cbor::Value(true));
   REQUIRE(options->find("clientPin"));
   CHECK(*options->find("clientPin") == cbor::Value(false));  // capable, not set yet
   // No built-in user verification: "uv" absent (or false).
@@ -110,8 +114,9 @@ TEST_CASE("parameters that are not a CBOR map → CBOR_UNEXPECTED_TYPE") {
 
 TEST_CASE("unknown or unsupported commands → INVALID_COMMAND") {
   Harness h;
-  for (uint8_t cmd : {uint8_t{0x40}, uint8_t{0x00}, uint8_t{0x03}, uint8_t{0x05}, uint8_t{0x09}, uint8_t{0x0a},
-                      uint8_t{0xbf}, uint8_t{0xff}}) {
+  // (0x0a credential management exists; 0x09, 0x0c, 0x0d do not yet.)
+  for (uint8_t cmd : {uint8_t{0x40}, uint8_t{0x00}, uint8_t{0x03}, uint8_t{0x05}, uint8_t{0x09}, uint8_t{0x0c},
+                      uint8_t{0x0d}, uint8_t{0xbf}, uint8_t{0xff}}) {
     CAPTURE(int(cmd));
     Response r = h.call_raw(Bytes{cmd});
     CHECK(r.replied);

@@ -159,17 +159,17 @@ TEST_CASE("getPinUvAuthTokenUsingPinWithPermissions: permission checks") {
   SUBCASE("cm is granted") { CHECK(p.token("4321", kCm)); }
 }
 
-TEST_CASE("a token without the needed permission is UNAUTHORIZED_PERMISSION") {
+TEST_CASE("a token without the needed permission is PIN_AUTH_INVALID") {
   Harness h;
   Platform2 p(h);
   REQUIRE(p.set_pin("4321").ok());
   auto ga_only = p.token("4321", kGa);
   REQUIRE(ga_only);
-  CHECK(make_with(h, *ga_only).status == Status::UnauthorizedPermission);
+  CHECK(make_with(h, *ga_only).status == Status::PinAuthInvalid);
   auto mc_only = p.token("4321", kMc);
   REQUIRE(mc_only);
   make_credential(h);  // something to assert
-  CHECK(assert_with(h, *mc_only).status == Status::UnauthorizedPermission);
+  CHECK(assert_with(h, *mc_only).status == Status::PinAuthInvalid);
 }
 
 TEST_CASE("a token given an rpId works for that RP only") {
@@ -178,7 +178,7 @@ TEST_CASE("a token given an rpId works for that RP only") {
   REQUIRE(p.set_pin("4321").ok());
   auto t = p.token("4321", kMc, "a.example");
   REQUIRE(t);
-  CHECK(make_with(h, *t, "b.example").status == Status::UnauthorizedPermission);
+  CHECK(make_with(h, *t, "b.example").status == Status::PinAuthInvalid);
   CHECK(make_with(h, *t, "a.example").status == Status::Ok);
 }
 
@@ -189,8 +189,8 @@ TEST_CASE("mc and ga permissions are used up by one request") {
   auto t = p.token("4321", kMc | kGa);
   REQUIRE(t);
   REQUIRE(make_with(h, *t, "example.com", true).ok());
-  CHECK(make_with(h, *t).status == Status::UnauthorizedPermission);
-  CHECK(assert_with(h, *t).status == Status::UnauthorizedPermission);
+  CHECK(make_with(h, *t).status == Status::PinAuthInvalid);
+  CHECK(assert_with(h, *t).status == Status::PinAuthInvalid);
 }
 
 TEST_CASE("an unused token expires after the initial usage limit (30 s)") {

@@ -14,7 +14,12 @@ Bytes encode_response(const Response& r) {
 
 // Commands whose parameters are a CBOR map (the others take none).
 bool takes_parameters(uint8_t cmd) {
-  return cmd == command::kMakeCredential || cmd == command::kGetAssertion || cmd == command::kClientPin;
+  return cmd == command::kMakeCredential || cmd == command::kGetAssertion || cmd == command::kClientPin ||
+         cmd == command::kCredentialManagement || cmd == command::kCredentialManagementPreview;
+}
+
+bool is_credential_management(uint8_t cmd) {
+  return cmd == command::kCredentialManagement || cmd == command::kCredentialManagementPreview;
 }
 
 }  // namespace
@@ -36,6 +41,8 @@ void Authenticator::handle_cbor(ByteView request, Reply reply) {
 
   // getNextAssertion continues only a getAssertion that came just before it.
   if (cmd != command::kGetNextAssertion) s.pending_assertions.reset();
+  // Likewise an RP/credential enumeration continues only through credential management.
+  if (!is_credential_management(cmd)) s.enumeration.reset();
 
   cbor::Value::Map params;
   if (takes_parameters(cmd)) {
@@ -54,6 +61,8 @@ void Authenticator::handle_cbor(ByteView request, Reply reply) {
     case command::kClientPin: return done(client_pin(s, params));
     case command::kReset: return reset(s, done);
     case command::kSelection: return selection(s, done);
+    case command::kCredentialManagement:
+    case command::kCredentialManagementPreview: return done(credential_management(s, params));
     default: return done(error(Status::InvalidCommand));
   }
 }

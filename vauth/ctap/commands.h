@@ -2,6 +2,7 @@
 #pragma once
 
 #include "vauth/cbor/value.h"
+#include "vauth/ctap/credential_management.h"
 #include "vauth/ctap/session.h"
 
 namespace vauth::ctap {

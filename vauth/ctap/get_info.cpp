@@ -14,6 +14,7 @@ Response get_info(const Session& s) {
                            {"up", true},
                            {"clientPin", s.pin_set()},
                            {"pinUvAuthToken", true},
+                           {"credMgmt", p.resident_keys},
                            {"makeCredUvNotRqd", p.make_cred_uv_not_required}};
 
   cbor::Value::Array algorithms;

@@ -54,9 +54,9 @@ Status verify_pin_uv_auth_param(Session& s, int64_t protocol_version, ByteView p
 
 Status require_permission(Session& s, uint8_t needed, const std::string* rp_id) {
   PinUvAuthToken& t = s.token;
-  if ((t.permissions & needed) != needed) return Status::UnauthorizedPermission;
+  if ((t.permissions & needed) != needed) return Status::PinAuthInvalid;
   if (rp_id) {
-    if (t.rp_id && *t.rp_id != *rp_id) return Status::UnauthorizedPermission;
+    if (t.rp_id && *t.rp_id != *rp_id) return Status::PinAuthInvalid;
     if (!t.rp_id) t.rp_id = *rp_id;
   }
   return Status::Ok;

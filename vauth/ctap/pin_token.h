@@ -45,8 +45,10 @@ void revoke_pin_uv_auth_token(Session& s);
 // when it was issued under another protocol, or when the MAC does not match.
 Status verify_pin_uv_auth_param(Session& s, int64_t protocol_version, ByteView param, ByteView message);
 
-// After a successful verify: UNAUTHORIZED_PERMISSION unless the token carries
-// `needed` and, when `rp_id` is given, is bound to that RP. A token with no RP
+// After a successful verify: PIN_AUTH_INVALID unless the token carries `needed`
+// and, when `rp_id` is given, is bound to that RP (CTAP 2.1 §6.1.2 step 11,
+// §6.8; UNAUTHORIZED_PERMISSION is only for asking clientPIN for permissions
+// the key cannot grant). A token with no RP
 // yet becomes bound to `rp_id` (CTAP 2.1 makeCredential/getAssertion step 6).
 Status require_permission(Session& s, uint8_t needed, const std::string* rp_id);
 

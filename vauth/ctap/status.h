@@ -66,6 +66,9 @@ namespace command {
 constexpr uint8_t kMakeCredential = 0x01, kGetAssertion = 0x02, kGetInfo = 0x04, kClientPin = 0x06,
                   kReset = 0x07, kGetNextAssertion = 0x08, kBioEnrollment = 0x09,
                   kCredentialManagement = 0x0a, kSelection = 0x0b, kLargeBlobs = 0x0c, kConfig = 0x0d;
+// The FIDO_2_1_PRE spelling of credential management, still sent by libfido2 1.12
+// to keys that advertise "credentialMgmtPreview".
+constexpr uint8_t kCredentialManagementPreview = 0x41;
 }  // namespace command
 
 }  // namespace vauth::ctap
