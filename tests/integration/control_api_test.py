@@ -54,7 +54,7 @@ class Daemon:
         self.vauthctl = vauthctl
         self.proc = subprocess.Popen(
             [vauthd, "--transport", "usbip", "--usbip-listen", "127.0.0.1:0", "--control-socket", self.socket,
-             "--seed", "1", "--presence", "manual"],
+             "--seed", "1", "--presence", "manual", "--store", "ephemeral"],
             stdout=subprocess.PIPE, stderr=None, text=True, bufsize=1)
         self.lines = queue.Queue()
         threading.Thread(target=self._pump, daemon=True).start()

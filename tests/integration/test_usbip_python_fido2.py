@@ -71,9 +71,11 @@ class UsbipHidConnection(CtapHidConnection):
 
 
 class Daemon:
-    def __init__(self, binary, seed):
+    # `store_args` default to a throw-away store, so parallel tests never share state.
+    def __init__(self, binary, seed, store_args=("--store", "ephemeral")):
         self.proc = subprocess.Popen(
-            [binary, "--transport", "usbip", "--usbip-listen", "127.0.0.1:0", "--seed", str(seed), "--no-control"],
+            [binary, "--transport", "usbip", "--usbip-listen", "127.0.0.1:0", "--seed", str(seed), "--no-control",
+             *store_args],
             stdout=subprocess.PIPE, stderr=None, text=True, bufsize=1)
         self.lines = queue.Queue()
         threading.Thread(target=self._pump, daemon=True).start()

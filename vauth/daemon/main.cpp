@@ -15,6 +15,7 @@
 #include "vauth/daemon/control_routes.h"
 #include "vauth/daemon/control_server.h"
 #include "vauth/daemon/event_bus.h"
+#include "store/seal.h"
 #include "vauth/daemon/options.h"
 #include "vauth/daemon/virtual_device.h"
 
@@ -61,6 +62,12 @@ std::vector<std::unique_ptr<VirtualDevice>> make_devices(boost::asio::io_context
     if (o.seed) s.seed = *o.seed + i;
     s.presence = presence_settings(o);
     s.preset_pin = o.pin;
+    s.store.kind = o.store == StoreKind::Batched     ? StoreSettings::Kind::Batched
+                   : o.store == StoreKind::Ephemeral ? StoreSettings::Kind::Ephemeral
+                                                     : StoreSettings::Kind::Durable;
+    s.store.dir = std::filesystem::path(o.state_dir) / ("device-" + std::to_string(i + 1));
+    if (o.passphrase_file) s.store.passphrase = store::passphrase_from_file(*o.passphrase_file);
+    if (o.passphrase_env) s.store.passphrase = store::passphrase_from_env(*o.passphrase_env);
     devices.push_back(std::make_unique<VirtualDevice>(io, clock, std::move(s)));
   }
   return devices;

@@ -93,6 +93,12 @@ bool is_loopback_address(const std::string& address) {
   return address == "::1" || address == "localhost" || address.rfind("127.", 0) == 0;
 }
 
+std::string default_state_dir() {
+  if (const char* xdg = std::getenv("XDG_STATE_HOME"); xdg && *xdg) return std::string(xdg) + "/vauth";
+  if (const char* home = std::getenv("HOME"); home && *home) return std::string(home) + "/.local/state/vauth";
+  return "/var/lib/vauth";
+}
+
 ParseResult parse_options(int argc, const char* const argv[]) {
   std::string transport = "auto", listen = "127.0.0.1:3240", attestation = "batch", presence = "auto",
               algorithms = "es256,eddsa", aaguid, vid, pid;
@@ -110,6 +116,17 @@ ParseResult parse_options(int argc, const char* const argv[]) {
        "authentication: keep it on loopback")
       ("uhid-path", po::value(&o.uhid_path)->value_name("PATH"), "the UHID character device (default /dev/uhid)")
       ("devices", po::value(&o.devices)->value_name("N"), "how many independent keys to create (default 1)");
+  std::string store_kind = "durable", passphrase_file, passphrase_env;
+  po::options_description state("State");
+  state.add_options()
+      ("store", po::value(&store_kind)->value_name("durable|batched|ephemeral"),
+       "durable (default): every change is on disk before the key answers; batched: synced every 100 ms, "
+       "a power cut may lose the last changes (never a counter step backwards); ephemeral: memory only")
+      ("state-dir", po::value(&o.state_dir)->value_name("DIR"),
+       "where device n keeps its journal: DIR/device-n (default $XDG_STATE_HOME/vauth or ~/.local/state/vauth)")
+      ("passphrase-file", po::value(&passphrase_file)->value_name("FILE"),
+       "seal the state at rest with the passphrase on FILE's first line (scrypt + AES-256-GCM)")
+      ("passphrase-env", po::value(&passphrase_env)->value_name("VAR"), "the same, from an environment variable");
   po::options_description key("Key");
   key.add_options()
       ("seed", po::value(&seed)->value_name("N"),
@@ -145,7 +162,7 @@ ParseResult parse_options(int argc, const char* const argv[]) {
        "the bearer token TCP clients must send (Authorization: Bearer TOKEN)")
       ("control-allow-remote", "let --control-listen bind a non-loopback address");
   po::options_description all;
-  all.add(general).add(key).add(control);
+  all.add(general).add(state).add(key).add(control);
 
   po::variables_map vm;
   try {
@@ -167,6 +184,13 @@ ParseResult parse_options(int argc, const char* const argv[]) {
   if (!parse_listen(listen, o.usbip)) return fail("--usbip-listen wants ADDR:PORT, e.g. 127.0.0.1:3240");
   if (o.devices < 1 || o.devices > 16) return fail("--devices must be between 1 and 16");
   if (vm.count("seed")) o.seed = seed;
+  if (store_kind == "durable") o.store = StoreKind::Durable;
+  else if (store_kind == "batched") o.store = StoreKind::Batched;
+  else if (store_kind == "ephemeral") o.store = StoreKind::Ephemeral;
+  else return fail("--store must be durable, batched or ephemeral");
+  if (vm.count("passphrase-file") && vm.count("passphrase-env")) return fail("give one of --passphrase-file, --passphrase-env");
+  if (vm.count("passphrase-file")) o.passphrase_file = passphrase_file;
+  if (vm.count("passphrase-env")) o.passphrase_env = passphrase_env;
   auto att = parse_attestation(attestation);
   if (!att) return fail("--attestation must be batch, self or none");
   o.profile.attestation = *att;

@@ -30,6 +30,11 @@ struct ControlOptions {
 std::string default_control_socket();
 bool is_loopback_address(const std::string& address);
 
+// $XDG_STATE_HOME/vauth, else $HOME/.local/state/vauth; each device in device-<n>/.
+std::string default_state_dir();
+
+enum class StoreKind { Durable, Batched, Ephemeral };
+
 struct DaemonOptions {
   TransportKind transport = TransportKind::Auto;
   transport::UsbipOptions usbip;
@@ -42,6 +47,9 @@ struct DaemonOptions {
   uint32_t presence_timeout_ms = 30'000;  // manual mode: then CTAP2_ERR_USER_ACTION_TIMEOUT (0: forever)
   ControlOptions control;
   std::optional<std::string> pin;
+  StoreKind store = StoreKind::Durable;
+  std::string state_dir = default_state_dir();
+  std::optional<std::string> passphrase_file, passphrase_env;
   std::optional<std::string> export_attestation_ca;
   std::string uhid_path = "/dev/uhid";
 };

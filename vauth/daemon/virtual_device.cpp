@@ -1,5 +1,6 @@
 #include "vauth/daemon/virtual_device.h"
 
+#include <iostream>
 #include <stdexcept>
 
 #include <nlohmann/json.hpp>
@@ -20,20 +21,26 @@ size_t code_points(const std::string& s) {
   return n;
 }
 
-// A preset PIN is stored the way clientPIN setPIN stores one: LEFT(SHA-256(PIN), 16).
-store::State initial_state(const DeviceSettings& s) {
-  store::State state;
-  if (s.preset_pin) {
-    if (code_points(*s.preset_pin) < s.profile.min_pin_length || s.preset_pin->size() > 63) {
-      throw std::invalid_argument("--pin must have at least " + std::to_string(s.profile.min_pin_length) +
-                                  " characters and at most 63 bytes");
-    }
-    Bytes hash = crypto::sha256(to_bytes(*s.preset_pin));
-    hash.resize(16);
-    state.pin_hash = hash;
-    state.pin_retries = s.profile.max_pin_retries;
+std::unique_ptr<store::Store> open_store(const StoreSettings& s) {
+  if (s.kind == StoreSettings::Kind::Ephemeral) return std::make_unique<store::MemoryStore>();
+  store::JournalOptions o;
+  o.durability = s.kind == StoreSettings::Kind::Batched ? store::Durability::batched : store::Durability::durable;
+  o.passphrase = s.passphrase;
+  o.warn = [](std::string_view w) { std::cerr << "vauthd: store: " << w << std::endl; };
+  return std::make_unique<store::JournalStore>(s.dir, std::move(o));
+}
+
+// A preset PIN is stored the way clientPIN setPIN stores one, LEFT(SHA-256(PIN), 16),
+// and only into a store that has no PIN yet: a PIN the user changed is kept.
+void preset_pin(store::Store& store, const DeviceSettings& s) {
+  if (!s.preset_pin || store.state().pin_hash) return;
+  if (code_points(*s.preset_pin) < s.profile.min_pin_length || s.preset_pin->size() > 63) {
+    throw std::invalid_argument("--pin must have at least " + std::to_string(s.profile.min_pin_length) +
+                                " characters and at most 63 bytes");
   }
-  return state;
+  Bytes hash = crypto::sha256(to_bytes(*s.preset_pin));
+  hash.resize(16);
+  store.commit(store::Mutation{store::change::SetPin{hash, s.profile.max_pin_retries}});
 }
 
 }  // namespace
@@ -45,12 +52,15 @@ VirtualDevice::VirtualDevice(boost::asio::io_context& io, const Clock& clock, De
       timers_(clock),
       pump_(io, timers_),
       rng_(make_rng(settings.seed)),
-      store_(initial_state(settings)),
+      store_(open_store(settings.store)),
       presence_(timers_),
       presence_tracer_(presence_, timers_, events_, index_) {
+  journal_ = dynamic_cast<store::JournalStore*>(store_.get());
+  preset_pin(*store_, settings);
   set_presence(settings.presence);
   authenticator_ = std::make_unique<ctap::Authenticator>(
-      ctap::Environment{store_, *rng_, timers_, presence_tracer_, std::move(settings.profile)});
+      ctap::Environment{*store_, *rng_, timers_, presence_tracer_, std::move(settings.profile)});
+  if (settings.store.kind == StoreSettings::Kind::Batched) schedule_sync();
   tracer_ = std::make_unique<TracingHandler>(*authenticator_, events_, index_, clock);
   engine_ = std::make_unique<transport::CtaphidEngine>(*tracer_, timers_, [this](const transport::Report& r) {
     if (sink_) sink_(r);
@@ -60,6 +70,16 @@ VirtualDevice::VirtualDevice(boost::asio::io_context& io, const Clock& clock, De
 VirtualDevice::~VirtualDevice() {
   engine_.reset();  // before the authenticator it talks to
   authenticator_.reset();
+  if (sync_timer_) timers_.cancel(*sync_timer_);
+}
+
+// Batched durability: the journal syncs on commit when enough is waiting; this
+// timer makes sure a quiet device's last commits reach the disk soon too.
+void VirtualDevice::schedule_sync() {
+  sync_timer_ = timers_.call_after(Duration(100), [this] {
+    if (journal_ && journal_->sync_due()) journal_->sync();
+    schedule_sync();
+  });
 }
 
 void VirtualDevice::on_output_report(ByteView report) {

@@ -6,9 +6,11 @@
 #pragma once
 
 #include <boost/asio/io_context.hpp>
+#include <filesystem>
 #include <memory>
 #include <string>
 
+#include "store/journal_store.h"
 #include "store/store.h"
 #include "transports/ctaphid.h"
 #include "transports/hid_endpoint.h"
@@ -29,11 +31,19 @@ struct PresenceSettings {
   Duration timeout{30'000};
 };
 
+// Where a device keeps its state (see docs/store.md).
+struct StoreSettings {
+  enum class Kind { Durable, Batched, Ephemeral } kind = Kind::Durable;
+  std::filesystem::path dir;               // the device's own directory (journal, lock)
+  std::optional<std::string> passphrase;   // seal the journal at rest
+};
+
 struct DeviceSettings {
   size_t index = 1;                      // 1-based, as the control API and readiness lines count
   ctap::Profile profile;
   transport::HidDeviceInfo hid;
   std::optional<uint64_t> seed;          // deterministic RNG when set
+  StoreSettings store;
   PresenceSettings presence;
   std::optional<std::string> preset_pin;
   EventBus* events = nullptr;            // where requests and prompts are reported (optional)
@@ -60,8 +70,8 @@ class VirtualDevice final : public transport::HidEndpoint {
   size_t index() const { return index_; }
   ctap::Authenticator& authenticator() { return *authenticator_; }
   const ctap::Authenticator& authenticator() const { return *authenticator_; }
-  store::Store& store() { return store_; }
-  const store::State& state() const { return store_.state(); }
+  store::Store& store() { return *store_; }
+  const store::State& state() const { return store_->state(); }
   crypto::Rng& rng() { return *rng_; }
   PresenceTracer& presence() { return presence_tracer_; }
   const PresenceTracer& presence() const { return presence_tracer_; }
@@ -81,13 +91,17 @@ class VirtualDevice final : public transport::HidEndpoint {
   bool attached() const { return static_cast<bool>(sink_); }
 
  private:
+  void schedule_sync();
+
   size_t index_;
   EventBus* events_;
   transport::HidDeviceInfo hid_;
   TimerQueue timers_;
   transport::TimerPump pump_;
   std::unique_ptr<crypto::Rng> rng_;
-  store::MemoryStore store_;
+  std::unique_ptr<store::Store> store_;
+  store::JournalStore* journal_ = nullptr;  // store_ when it is a journal
+  std::optional<TimerQueue::TimerId> sync_timer_;
   ctap::ControlledPresence presence_;
   PresenceTracer presence_tracer_;
   PresenceSettings presence_settings_;
