@@ -7,6 +7,7 @@
 #include "vauth/ctap/commands.h"
 #include "vauth/ctap/cose_key.h"
 #include "vauth/ctap/fields.h"
+#include "vauth/ctap/pin_policy.h"
 #include "vauth/ctap/pin_protocol.h"
 #include "vauth/ctap/pin_token.h"
 
@@ -21,20 +22,7 @@ constexpr int kRespKeyAgreement = 1, kRespPinToken = 2, kRespRetries = 3, kRespP
 constexpr int64_t kGetRetries = 1, kGetKeyAgreement = 2, kSetPin = 3, kChangePin = 4, kGetPinToken = 5,
                   kGetTokenUsingUv = 6, kGetUvRetries = 7, kGetTokenUsingPin = 9;
 constexpr uint8_t kMaxConsecutiveFailures = 3;  // then PIN_AUTH_BLOCKED until power cycle
-constexpr size_t kMaxPinBytes = 63;
 constexpr size_t kPaddedPinLength = 64;
-
-size_t utf8_code_points(ByteView s) {
-  size_t n = 0;
-  for (uint8_t b : s) n += (b & 0xc0) != 0x80;
-  return n;
-}
-
-Bytes pin_hash16(ByteView pin) {
-  Bytes h = crypto::sha256(pin);
-  h.resize(16);
-  return h;
-}
 
 // Permissions this authenticator can grant; the others are UNAUTHORIZED_PERMISSION.
 uint8_t supported_permissions() {
@@ -65,9 +53,7 @@ Status decrypt_new_pin(const Session& s, const Exchange& x, const Bytes& new_pin
   auto end = std::find(padded->begin(), padded->end(), uint8_t{0});
   pin.assign(padded->begin(), end);
   crypto::cleanse(*padded);
-  if (pin.size() > kMaxPinBytes || utf8_code_points(pin) < s.profile.min_pin_length) {
-    return Status::PinPolicyViolation;
-  }
+  if (!pin_meets_policy(pin, s.profile)) return Status::PinPolicyViolation;
   return Status::Ok;
 }
 
@@ -105,7 +91,7 @@ Response set_pin(Session& s, Fields& f, const PinProtocol* protocol) {
   if (!protocol->verify(x.shared, *new_pin_enc, *pin_auth)) return error(Status::PinAuthInvalid);
   Bytes pin;
   if (Status st = decrypt_new_pin(s, x, *new_pin_enc, pin); st != Status::Ok) return error(st);
-  s.store.commit(store::Mutation{store::change::SetPin{pin_hash16(pin), s.profile.max_pin_retries}});
+  s.store.commit(store::Mutation{store::change::SetPin{pin_hash(pin), s.profile.max_pin_retries}});
   crypto::cleanse(pin);
   return Response{};
 }
@@ -125,7 +111,7 @@ Response change_pin(Session& s, Fields& f, const PinProtocol* protocol) {
   if (Status st = check_pin_hash(s, x, *pin_hash_enc); st != Status::Ok) return error(st);
   Bytes pin;
   if (Status st = decrypt_new_pin(s, x, *new_pin_enc, pin); st != Status::Ok) return error(st);
-  s.store.commit(store::Mutation{store::change::SetPin{pin_hash16(pin), s.profile.max_pin_retries}});
+  s.store.commit(store::Mutation{store::change::SetPin{pin_hash(pin), s.profile.max_pin_retries}});
   crypto::cleanse(pin);
   revoke_pin_uv_auth_token(s);  // tokens issued under the old PIN stop working
   return Response{};

@@ -3,7 +3,7 @@
 #include <charconv>
 #include <initializer_list>
 
-#include "vauth/crypto/primitives.h"
+#include "vauth/ctap/pin_policy.h"
 #include "vauth/daemon/base64url.h"
 #include "vauth/daemon/device_json.h"
 
@@ -56,12 +56,6 @@ std::optional<Duration> duration_field(const nlohmann::json& body, const char* n
     fail(400, "bad request", std::string(name) + " must be an integer from 0 to 3600000 (milliseconds)");
   }
   return Duration(v.get<int64_t>());
-}
-
-size_t code_points(const std::string& s) {
-  size_t n = 0;
-  for (unsigned char c : s) n += (c & 0xc0) != 0x80;
-  return n;
 }
 
 ControlResponse ok(nlohmann::json body) { return ControlResponse{200, std::move(body), {}}; }
@@ -215,14 +209,11 @@ ControlResponse ControlRoutes::set_pin(VirtualDevice& d, const nlohmann::json& b
   if (!body.contains("pin") || !body.at("pin").is_string()) fail(400, "bad request", "pin must be a string");
   const auto pin = body.at("pin").get<std::string>();
   const auto& profile = d.authenticator().profile();
-  if (code_points(pin) < profile.min_pin_length || pin.size() > 63 || pin.find('\0') != std::string::npos) {
+  if (!ctap::pin_meets_policy(pin, profile)) {
     fail(400, "PIN policy violation", "a PIN has at least " + std::to_string(profile.min_pin_length) +
                                           " characters, at most 63 bytes, and no NUL");
   }
-  // Stored the way clientPIN setPIN stores it: LEFT(SHA-256(PIN), 16).
-  Bytes hash = crypto::sha256(to_bytes(pin));
-  hash.resize(16);
-  d.store().commit(store::Mutation{store::change::SetPin{hash, profile.max_pin_retries}});
+  d.store().commit(store::Mutation{store::change::SetPin{ctap::pin_hash(pin), profile.max_pin_retries}});
   // Like changePIN: PIN tokens issued under the old PIN stop working.
   d.power_cycle();
   events_.publish("device.pin-set", {{"device", d.index()}});

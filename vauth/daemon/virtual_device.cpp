@@ -5,7 +5,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "vauth/crypto/primitives.h"
+#include "vauth/ctap/pin_policy.h"
 
 namespace vauth::daemon {
 namespace {
@@ -13,12 +13,6 @@ namespace {
 std::unique_ptr<crypto::Rng> make_rng(const std::optional<uint64_t>& seed) {
   if (seed) return std::make_unique<crypto::SeededRng>(*seed);
   return std::make_unique<crypto::SystemRng>();
-}
-
-size_t code_points(const std::string& s) {
-  size_t n = 0;
-  for (unsigned char c : s) n += (c & 0xc0) != 0x80;
-  return n;
 }
 
 std::unique_ptr<store::Store> open_store(const StoreSettings& s) {
@@ -30,17 +24,15 @@ std::unique_ptr<store::Store> open_store(const StoreSettings& s) {
   return std::make_unique<store::JournalStore>(s.dir, std::move(o));
 }
 
-// A preset PIN is stored the way clientPIN setPIN stores one, LEFT(SHA-256(PIN), 16),
-// and only into a store that has no PIN yet: a PIN the user changed is kept.
+// A preset PIN is stored the way clientPIN setPIN stores one, and only into a
+// store that has no PIN yet: a PIN the user changed is kept.
 void preset_pin(store::Store& store, const DeviceSettings& s) {
   if (!s.preset_pin || store.state().pin_hash) return;
-  if (code_points(*s.preset_pin) < s.profile.min_pin_length || s.preset_pin->size() > 63) {
+  if (!ctap::pin_meets_policy(*s.preset_pin, s.profile)) {
     throw std::invalid_argument("--pin must have at least " + std::to_string(s.profile.min_pin_length) +
                                 " characters and at most 63 bytes");
   }
-  Bytes hash = crypto::sha256(to_bytes(*s.preset_pin));
-  hash.resize(16);
-  store.commit(store::Mutation{store::change::SetPin{hash, s.profile.max_pin_retries}});
+  store.commit(store::Mutation{store::change::SetPin{ctap::pin_hash(*s.preset_pin), s.profile.max_pin_retries}});
 }
 
 }  // namespace

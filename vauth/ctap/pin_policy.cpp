@@ -1,0 +1,24 @@
+#include "vauth/ctap/pin_policy.h"
+
+#include <algorithm>
+
+#include "vauth/crypto/primitives.h"
+
+namespace vauth::ctap {
+
+bool pin_meets_policy(ByteView pin, const Profile& profile) {
+  constexpr size_t kMaxPinBytes = 63;
+  if (pin.size() > kMaxPinBytes || std::find(pin.begin(), pin.end(), uint8_t{0}) != pin.end()) return false;
+  // Count code points as UTF-8 lead bytes (continuation bytes are 10xxxxxx).
+  const size_t code_points = static_cast<size_t>(
+      std::count_if(pin.begin(), pin.end(), [](uint8_t b) { return (b & 0xc0) != 0x80; }));
+  return code_points >= profile.min_pin_length;
+}
+
+Bytes pin_hash(ByteView pin) {
+  Bytes h = crypto::sha256(pin);
+  h.resize(16);
+  return h;
+}
+
+}  // namespace vauth::ctap

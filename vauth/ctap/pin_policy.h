@@ -1,0 +1,25 @@
+// What a PIN may be and how it is kept: one definition for clientPIN and for
+// anything that sets a PIN from outside (vauthd --pin, the control API).
+#pragma once
+
+#include <string_view>
+
+#include "vauth/base/bytes.h"
+#include "vauth/ctap/profile.h"
+
+namespace vauth::ctap {
+
+// CTAP 2.1 §6.5.1: at least minPINLength Unicode code points, at most 63 bytes
+// of UTF-8; a NUL byte cannot be part of a PIN (it ends the padded PIN).
+bool pin_meets_policy(ByteView pin, const Profile& profile);
+inline bool pin_meets_policy(std::string_view pin, const Profile& profile) {
+  return pin_meets_policy(ByteView(reinterpret_cast<const uint8_t*>(pin.data()), pin.size()), profile);
+}
+
+// What the store keeps of a PIN: LEFT(SHA-256(PIN), 16).
+Bytes pin_hash(ByteView pin);
+inline Bytes pin_hash(std::string_view pin) {
+  return pin_hash(ByteView(reinterpret_cast<const uint8_t*>(pin.data()), pin.size()));
+}
+
+}  // namespace vauth::ctap
