@@ -14,7 +14,7 @@ using cbor::Value;
 // Keys of each map. Append new keys; never reuse or renumber one.
 namespace cred_key {
 constexpr int kId = 1, kRpId = 2, kRpName = 3, kUserId = 4, kUserName = 5, kUserDisplayName = 6,
-              kAlgorithm = 7, kPrivateKey = 8, kCreated = 9;
+              kAlgorithm = 7, kPrivateKey = 8, kCreated = 9, kCredProtect = 10;
 }
 namespace att_key {
 constexpr int kCaKey = 1, kCaCert = 2, kBatchKey = 3, kBatchCert = 4, kAaguid = 5;
@@ -99,6 +99,7 @@ Value encode(const Credential& c) {
   if (c.algorithm != 0) m[Value(cred_key::kAlgorithm)] = Value(c.algorithm);
   put_bytes(m, cred_key::kPrivateKey, c.private_key);
   if (c.created != 0) m[Value(cred_key::kCreated)] = Value(c.created);
+  if (c.cred_protect != 1) m[Value(cred_key::kCredProtect)] = Value(uint64_t{c.cred_protect});  // absent = 1
   return Value(std::move(m));
 }
 
@@ -118,6 +119,9 @@ Credential decode_credential(const Value& v) {
   c.algorithm = static_cast<int32_t>(alg);
   c.private_key = get_bytes(v, cred_key::kPrivateKey, "private key");
   c.created = get_uint(v, cred_key::kCreated, "created", 0, std::numeric_limits<uint64_t>::max());
+  const uint64_t protect = get_uint(v, cred_key::kCredProtect, "credProtect", 1, 3);
+  if (protect == 0) bad("credProtect is not in 1..3");
+  c.cred_protect = static_cast<uint8_t>(protect);
   return c;
 }
 

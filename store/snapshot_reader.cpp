@@ -119,6 +119,12 @@ Credential read_credential(Reader& r) {
       }
       case 8: c.private_key = r.bytes(); break;
       case 9: c.created = r.uint(); break;
+      case 10: {
+        const uint64_t protect = r.uint();
+        if (protect < 1 || protect > 3) throw Fallback{};  // the general decoder reports it
+        c.cred_protect = static_cast<uint8_t>(protect);
+        break;
+      }
       default: r.skip(); break;  // a field from a newer build: ignored, as in codec.cpp
     }
   }

@@ -28,6 +28,7 @@ struct Credential {
   int32_t algorithm = 0;    // COSE algorithm identifier
   Bytes private_key;        // raw key bytes (scalar or seed)
   uint64_t created = 0;     // creation sequence number: larger = newer
+  uint8_t cred_protect = 1; // CTAP 2.1 credProtect level (1..3); 1 = userVerificationOptional
   bool operator==(const Credential&) const = default;
 };
 

@@ -122,6 +122,8 @@ TEST_CASE("libfido2 reads getInfo") {
   REQUIRE(fido_cbor_info_aaguid_len(info) == 16);
   CHECK(std::memcmp(fido_cbor_info_aaguid_ptr(info), aaguid.data(), 16) == 0);
   CHECK(fido_cbor_info_maxmsgsiz(info) == 7609);
+  REQUIRE(fido_cbor_info_extensions_len(info) == 1);
+  CHECK(std::string(fido_cbor_info_extensions_ptr(info)[0]) == "credProtect");
   REQUIRE(fido_cbor_info_algorithm_count(info) == 2);
   CHECK(fido_cbor_info_algorithm_cose(info, 0) == COSE_ES256);
   CHECK(fido_cbor_info_algorithm_cose(info, 1) == COSE_EDDSA);
@@ -415,5 +417,32 @@ TEST_CASE("self and none attestation, as configured") {
     Cred cred;
     REQUIRE(make_credential(f.dev(), cred, COSE_EDDSA, false) == FIDO_OK);
     CHECK(std::string(fido_cred_fmt(cred.c)) == "none");
+  }
+}
+
+TEST_CASE("credProtect userVerificationRequired: libfido2 reads the level; no PIN, no credential") {
+  Fixture f;
+  REQUIRE(fido_dev_set_pin(f.dev(), "1234", nullptr) == FIDO_OK);
+  Cred cred;
+  REQUIRE(fido_cred_set_prot(cred.c, FIDO_CRED_PROT_UV_REQUIRED) == FIDO_OK);
+  REQUIRE(make_credential(f.dev(), cred, COSE_ES256, true, "1234") == FIDO_OK);
+  CHECK(fido_cred_prot(cred.c) == FIDO_CRED_PROT_UV_REQUIRED);
+  CHECK((fido_cred_flags(cred.c) & 0x80) == 0x80);  // ED: the extension output is in authData
+  CHECK(fido_cred_verify(cred.c) == FIDO_OK);
+
+  for (bool allow : {false, true}) {
+    CAPTURE(allow);
+    Assert without_pin;
+    prepare_assert(without_pin);
+    if (allow) REQUIRE(fido_assert_allow_cred(without_pin.a, cred.id().data(), cred.id().size()) == FIDO_OK);
+    CHECK(fido_dev_get_assert(f.dev(), without_pin.a, nullptr) == FIDO_ERR_NO_CREDENTIALS);
+
+    Assert with_pin;
+    prepare_assert(with_pin);
+    if (allow) REQUIRE(fido_assert_allow_cred(with_pin.a, cred.id().data(), cred.id().size()) == FIDO_OK);
+    REQUIRE(fido_dev_get_assert(f.dev(), with_pin.a, "1234") == FIDO_OK);
+    REQUIRE(fido_assert_count(with_pin.a) == 1);
+    CHECK(verify_assert(with_pin, 0, cred) == FIDO_OK);
+    CHECK((fido_assert_flags(with_pin.a, 0) & 0x04) == 0x04);  // UV
   }
 }

@@ -32,6 +32,10 @@ TEST_CASE("getInfo reports versions, AAGUID, options, maxMsgSize and PIN protoco
   CHECK(std::count(vs.begin(), vs.end(), cbor::Value("FIDO_2_0")) == 1);
   CHECK(std::count(vs.begin(), vs.end(), cbor::Value("U2F_V2")) == 1);
 
+  const cbor::Value* extensions = r.get(2);
+  REQUIRE(extensions);
+  CHECK(*extensions == cbor::Value(Array{"credProtect"}));
+
   const cbor::Value* aaguid = r.get(3);
   REQUIRE(aaguid);
   const auto& p = h.auth->profile().aaguid;

@@ -185,6 +185,7 @@ struct MakeCredentialRequest {
   std::string user_display_name = "Alice";
   std::vector<int> algorithms = {-7};
   std::optional<Array> exclude_list;
+  std::optional<Map> extensions;
   std::optional<Map> options;
   std::optional<Bytes> pin_auth;
   std::optional<int> pin_protocol;
@@ -207,6 +208,7 @@ struct MakeCredentialRequest {
     m[3] = std::move(user);
     m[4] = std::move(params);
     if (exclude_list) m[5] = *exclude_list;
+    if (extensions) m[6] = *extensions;
     if (options) m[7] = *options;
     if (pin_auth) m[8] = *pin_auth;
     if (pin_protocol) m[9] = *pin_protocol;
@@ -278,13 +280,15 @@ struct AuthData {
   Bytes credential_id;
   std::optional<cbor::Value> cose_key;
   std::optional<crypto::PublicKey> public_key;
+  std::optional<cbor::Value> extensions;  // present when ED is set
 
   bool up() const { return flags & kFlagUP; }
   bool uv() const { return flags & kFlagUV; }
   bool at() const { return flags & kFlagAT; }
 };
 
-// nullopt if the bytes are not well-formed authenticator data without extensions.
+// nullopt if the bytes are not well-formed authenticator data. With ED set, the
+// extensions must be one CBOR map that ends the data.
 inline std::optional<AuthData> parse_auth_data(ByteView b) {
   if (b.size() < 37) return std::nullopt;
   AuthData a;
@@ -292,9 +296,15 @@ inline std::optional<AuthData> parse_auth_data(ByteView b) {
   a.flags = b[32];
   a.sign_count = get_u32_be(b.data() + 33);
   ByteView rest = b.subspan(37);
-  if (a.flags & kFlagED) return std::nullopt;  // no extensions are expected in these tests
+  const bool ed = a.flags & kFlagED;
   if (!(a.flags & kFlagAT)) {
-    if (!rest.empty()) return std::nullopt;
+    if (!ed) {
+      if (!rest.empty()) return std::nullopt;
+      return a;
+    }
+    auto ext = cbor::decode(rest);
+    if (!ext || !ext->is_map()) return std::nullopt;
+    a.extensions = std::move(*ext);
     return a;
   }
   if (rest.size() < 18) return std::nullopt;
@@ -304,6 +314,20 @@ inline std::optional<AuthData> parse_auth_data(ByteView b) {
   if (rest.size() < len) return std::nullopt;
   a.credential_id.assign(rest.begin(), rest.begin() + static_cast<std::ptrdiff_t>(len));
   rest = rest.subspan(len);
+  if (ed) {
+    // The COSE key, then the extensions map: the decoder takes exactly one item,
+    // so find the one split where both halves decode.
+    for (size_t k = 1; k < rest.size(); ++k) {
+      auto key = cbor::decode(rest.first(k));
+      if (!key) continue;
+      auto ext = cbor::decode(rest.subspan(k));
+      if (!ext || !ext->is_map()) return std::nullopt;
+      a.extensions = std::move(*ext);
+      rest = rest.first(k);
+      break;
+    }
+    if (!a.extensions) return std::nullopt;
+  }
   auto key = cbor::decode(rest);  // the COSE key must be all that is left
   if (!key) return std::nullopt;
   a.cose_key = std::move(*key);

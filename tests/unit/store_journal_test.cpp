@@ -548,3 +548,35 @@ TEST_CASE("the fast snapshot reader agrees with the general decoder, and defers 
   REQUIRE(std::holds_alternative<journal::SnapshotRecord>(rec));
   CHECK(std::get<journal::SnapshotRecord>(rec).credentials.at(0).rp_id == "text.example");
 }
+
+TEST_CASE("credProtect is stored under key 10, absent means 1, and survives journal and snapshot") {
+  Credential c = cred(7);
+  c.cred_protect = 3;
+  const cbor::Value v = codec::encode(c);
+  REQUIRE(v.find(cbor::Value(10)) != nullptr);
+  CHECK(v.find(cbor::Value(10))->as_unsigned() == 3);
+  CHECK(codec::decode_credential(v) == c);
+  CHECK(codec::encode(cred(8)).find(cbor::Value(10)) == nullptr);  // the default is omitted...
+  CHECK(codec::decode_credential(codec::encode(cred(8))).cred_protect == 1);  // ...and read back as 1
+  cbor::Value bad = codec::encode(c);
+  bad.as_map()[cbor::Value(10)] = cbor::Value(4);
+  CHECK_THROWS_AS(codec::decode_credential(bad), StoreError);
+
+  TempDir tmp;
+  Credential d = cred(9);
+  d.cred_protect = 2;
+  {
+    JournalStore s(tmp.store());
+    s.commit(Mutation{change::PutCredential{c}});
+    s.commit(Mutation{change::PutCredential{d}});
+  }
+  {
+    JournalStore s(tmp.store());  // replayed from batches
+    CHECK(s.state().find_credential(c.id)->cred_protect == 3);
+    CHECK(s.state().find_credential(d.id)->cred_protect == 2);
+    s.compact();
+  }
+  JournalStore s(tmp.store());  // replayed from a snapshot (the fast reader)
+  CHECK(s.state().find_credential(c.id)->cred_protect == 3);
+  CHECK(s.state().find_credential(d.id)->cred_protect == 2);
+}

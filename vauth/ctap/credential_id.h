@@ -9,6 +9,9 @@
 // The same format serves discoverable credentials (flag kResident; the store
 // holds their user data), non-discoverable ones and U2F key handles (kU2f), so a
 // U2F key handle works in CTAP2 getAssertion for the same application parameter.
+//
+// flags: bit 0 kResident, bit 1 kU2f, bits 2-3 the credProtect level minus one
+// (CTAP 2.1 §12.1; 0 = level 1, so IDs made before credProtect read as level 1).
 #pragma once
 
 #include <optional>
@@ -20,11 +23,23 @@ namespace vauth::ctap {
 
 namespace credential_flag {
 constexpr uint8_t kResident = 0x01, kU2f = 0x02;
+constexpr uint8_t kCredProtectShift = 2, kCredProtectMask = 0x0c;  // level - 1 in bits 2-3
+
+// The flag bits for credProtect `level` (1..3).
+constexpr uint8_t cred_protect(uint8_t level) {
+  return static_cast<uint8_t>(((level - 1) << kCredProtectShift) & kCredProtectMask);
 }
+}  // namespace credential_flag
 
 struct CredentialSecret {
   uint8_t flags = 0;
   crypto::PrivateKey key;
+
+  // The credProtect level (1..3) the flags carry; the unused value 3 in bits 2-3 reads as 3.
+  uint8_t cred_protect() const {
+    const auto level = static_cast<uint8_t>(((flags & credential_flag::kCredProtectMask) >> credential_flag::kCredProtectShift) + 1);
+    return level > 3 ? 3 : level;
+  }
 };
 
 constexpr size_t kCredentialIdLength = 1 + 12 + 1 + 2 + 32 + 16;  // 64

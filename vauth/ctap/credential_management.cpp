@@ -32,11 +32,6 @@ constexpr int64_t kGetCredsMetadata = 0x01, kEnumerateRpsBegin = 0x02, kEnumerat
                   kDeleteCredential = 0x06, kUpdateUserInformation = 0x07;
 }
 
-// credProtect userVerificationOptional: what every credential is until makeCredential
-// supports the credProtect extension.
-// TODO(credProtect): store the policy in store::Credential and report it here.
-constexpr int kCredProtectDefault = 1;
-
 // A token bound to a permissions RP ID may only manage that RP's credentials,
 // and getCredsMetadata / enumerateRPsBegin need a token bound to no RP at all.
 // The status matches require_permission()'s for a token bound to another RP.
@@ -101,7 +96,7 @@ Status credential_entry(const store::Credential& c, cbor::Value::Map& out) {
   out[kRespUser] = std::move(user);
   out[kRespCredentialId] = cbor::Value::Map{{"id", c.id}, {"type", "public-key"}};
   out[kRespPublicKey] = cose_public_key(key->public_key());
-  out[kRespCredProtect] = kCredProtectDefault;
+  out[kRespCredProtect] = c.cred_protect;  // as makeCredential stored it (CTAP 2.1 §12.1)
   return Status::Ok;
 }
 

@@ -98,7 +98,7 @@ void get_assertion(Session& s, const cbor::Value::Map& params, Done done) {
   const std::string* rp_id = f.text(kRpId, true);
   const Bytes* client_data_hash = f.bytes(kClientDataHash, true);
   const cbor::Value::Array* allow = f.array(kAllowList, false);
-  f.map(kExtensions, false);  // no extensions yet: unknown ones are ignored
+  f.map(kExtensions, false);  // no getAssertion extensions yet: unknown ones are ignored
   const cbor::Value::Map* options_map = f.map(kOptions, false);
   const Bytes* pin_auth = f.bytes(kPinUvAuthParam, false);
   auto pin_protocol = f.integer(kPinUvAuthProtocol, false);
@@ -130,18 +130,25 @@ void get_assertion(Session& s, const cbor::Value::Map& params, Done done) {
   }
 
   // Locate: the first allow-list entry that is ours, else every discoverable
-  // credential of the RP, newest first.
+  // credential of the RP, newest first. credProtect (CTAP 2.1 §12.1, §6.2.2 step 7)
+  // hides credentials without UV, exactly as if they did not exist: level 3
+  // (userVerificationRequired) always, level 2 (...OptionalWithCredentialIDList)
+  // when no allowList names it.
   std::optional<Bytes> allowed_id;
   std::vector<Bytes> discoverable;
   if (!r.allow_list.empty()) {
     for (const auto& d : r.allow_list) {
-      if (d.type == "public-key" && s.credential(r.rp_id_hash, d.id)) {
+      if (d.type != "public-key") continue;
+      auto secret = s.credential(r.rp_id_hash, d.id);
+      if (secret && (r.user_verified || s.cred_protect(*secret, d.id) < 3)) {
         allowed_id = d.id;
         break;
       }
     }
   } else {
-    for (const auto* c : s.state().credentials_for_rp(r.rp_id)) discoverable.push_back(c->id);
+    for (const auto* c : s.state().credentials_for_rp(r.rp_id)) {
+      if (r.user_verified || c->cred_protect < 2) discoverable.push_back(c->id);
+    }
   }
   const bool found = allowed_id || !discoverable.empty();
 

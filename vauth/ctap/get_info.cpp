@@ -24,6 +24,7 @@ Response get_info(const Session& s) {
 
   cbor::Value::Map info;
   info[0x01] = std::move(versions);
+  info[0x02] = cbor::Value::Array{"credProtect"};  // extensions (CTAP 2.1 §12.1)
   info[0x03] = Bytes(p.aaguid.begin(), p.aaguid.end());
   info[0x04] = std::move(options);
   info[0x05] = p.max_message_size;

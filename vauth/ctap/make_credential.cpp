@@ -28,7 +28,27 @@ struct Request {
   bool resident = false;
   bool user_verified = false;
   bool used_token = false;
+  // credProtect (CTAP 2.1 §12.1): the level to store, and whether the platform asked
+  // (only then does authData carry the extension's output).
+  uint8_t cred_protect = 1;
+  bool cred_protect_requested = false;
 };
+
+// Extension inputs. Unknown extensions are ignored (CTAP 2.1 §6.1.2 step 4).
+// credProtect: 1 userVerificationOptional, 2 userVerificationOptionalWithCredentialIDList,
+// 3 userVerificationRequired. §12.1 only defines these three values; a value that is not
+// one of them (or not an unsigned integer) is treated as if the extension were absent —
+// the credential gets the default level 1 and no credProtect output is returned, the
+// lenient reading of "authenticators SHOULD ignore extensions they cannot process".
+void parse_extensions(const cbor::Value::Map* extensions, Request& r) {
+  if (!extensions) return;
+  auto it = extensions->find(cbor::Value("credProtect"));
+  if (it == extensions->end()) return;
+  const cbor::Value& v = it->second;
+  if (!v.is_unsigned() || v.as_unsigned() < 1 || v.as_unsigned() > 3) return;
+  r.cred_protect = static_cast<uint8_t>(v.as_unsigned());
+  r.cred_protect_requested = true;
+}
 
 // Picks the first offered algorithm this profile supports (the RP's order of preference).
 Status choose_algorithm(const Profile& profile, const cbor::Value::Array& params, crypto::Algorithm& out) {
@@ -74,9 +94,14 @@ Status parse_entities(Fields& f, Request& r) {
   return Status::Ok;
 }
 
+// An excludeList credential of ours excludes, except one with credProtect
+// userVerificationRequired when the request has no UV: for it the authenticator
+// behaves as if it did not exist (CTAP 2.1 §6.1.2 step 7.1).
 bool excluded(const Session& s, const Request& r, ByteView rp_id_hash) {
   for (const auto& d : r.exclude_list) {
-    if (d.type == "public-key" && s.credential(rp_id_hash, d.id)) return true;
+    if (d.type != "public-key") continue;
+    auto secret = s.credential(rp_id_hash, d.id);
+    if (secret && (r.user_verified || s.cred_protect(*secret, d.id) < 3)) return true;
   }
   return false;
 }
@@ -84,7 +109,8 @@ bool excluded(const Session& s, const Request& r, ByteView rp_id_hash) {
 Response create(Session& s, const Request& r) {
   const Bytes rp_id_hash = crypto::sha256(to_bytes(r.rp_id));
   auto key = crypto::PrivateKey::generate(r.algorithm, s.rng);
-  const uint8_t flags = r.resident ? credential_flag::kResident : 0;
+  const uint8_t flags = static_cast<uint8_t>((r.resident ? credential_flag::kResident : 0) |
+                                             credential_flag::cred_protect(r.cred_protect));
   Bytes id = wrap_credential_id(s.state().master_secret, rp_id_hash, {flags, key}, s.rng);
 
   std::vector<store::Mutation> changes;
@@ -99,6 +125,7 @@ Response create(Session& s, const Request& r) {
     c.algorithm = static_cast<int32_t>(r.algorithm);
     c.private_key = key.private_bytes();
     c.created = s.state().next_credential_seq;
+    c.cred_protect = r.cred_protect;
     changes.push_back({store::change::PutCredential{std::move(c)}});
   }
   const uint32_t count = s.state().sign_count + 1;
@@ -112,6 +139,7 @@ Response create(Session& s, const Request& r) {
   ad.user_verified = r.user_verified;
   ad.sign_count = count;
   ad.attested = AttestedCredential{s.profile.aaguid, id, key.public_key()};
+  if (r.cred_protect_requested) ad.extensions = cbor::Value(cbor::Value::Map{{"credProtect", r.cred_protect}});
   const Bytes auth_data = ad.serialize();
   AttestationStatement att = attest(s.state(), s.profile.attestation, auth_data, r.client_data_hash, key);
 
@@ -130,13 +158,14 @@ void make_credential(Session& s, const cbor::Value::Map& params, Done done) {
   const Bytes* client_data_hash = f.bytes(kClientDataHash, true);
   const cbor::Value::Array* cred_params = f.array(kPubKeyCredParams, true);
   const cbor::Value::Array* exclude = f.array(kExcludeList, false);
-  f.map(kExtensions, false);  // no extensions yet: unknown ones are ignored (CTAP 2.0 §5.1 step 4)
+  const cbor::Value::Map* extensions = f.map(kExtensions, false);
   const cbor::Value::Map* options_map = f.map(kOptions, false);
   const Bytes* pin_auth = f.bytes(kPinUvAuthParam, false);
   auto pin_protocol = f.integer(kPinUvAuthProtocol, false);
   if (!f.ok()) return done(error(f.error()));
   if (Status st = parse_entities(f, r); st != Status::Ok) return done(error(st));
   r.client_data_hash = *client_data_hash;
+  parse_extensions(extensions, r);
   if (exclude) {
     if (Status st = parse_descriptor_list(*exclude, r.exclude_list); st != Status::Ok) return done(error(st));
   }

@@ -36,6 +36,13 @@ std::optional<CredentialSecret> Session::credential(ByteView rp_id_hash, ByteVie
   return secret;
 }
 
+uint8_t Session::cred_protect(const CredentialSecret& secret, ByteView id) const {
+  if (secret.flags & credential_flag::kResident) {
+    if (const store::Credential* c = state().find_credential(id)) return c->cred_protect;
+  }
+  return secret.cred_protect();
+}
+
 uint32_t Session::next_sign_count() {
   const uint32_t next = state().sign_count + 1;
   store.commit(store::Mutation{store::change::SetSignCount{next}});

@@ -70,6 +70,9 @@ class Session {
   // The credential `id` names for this RP, if it is ours: it unwraps under our
   // master secret and, if discoverable, the store still holds it.
   std::optional<CredentialSecret> credential(ByteView rp_id_hash, ByteView id) const;
+  // The credProtect level (1..3) of a credential credential() returned: the store's
+  // for a discoverable one, else the level its ID carries.
+  uint8_t cred_protect(const CredentialSecret& secret, ByteView id) const;
 
   // Asks the user to touch the key. `then` receives Ok, or the status that
   // ends the request: OPERATION_DENIED, USER_ACTION_TIMEOUT, KEEPALIVE_CANCEL.
