@@ -15,7 +15,7 @@
 #include <string>
 #include <vector>
 
-#include "tests/integration/libfido2_io.h"
+#include "tests/integration/libfido2_fixture.h"
 #include "vauth/crypto/primitives.h"
 
 using namespace vauth;
@@ -34,45 +34,16 @@ ctap::Profile credman_profile() {
   return p;
 }
 
-// One virtual key opened by libfido2.
-class Fixture {
+// A key with room for kMaxResident discoverable credentials, opened by libfido2.
+class Fixture : public test::Libfido2Key {
  public:
-  explicit Fixture(ctap::Profile profile = credman_profile(), uint64_t seed = 42) : key_(std::move(profile), seed) {
-    static int counter = 0;
-    path_ = "vauth-credman-" + std::to_string(++counter);
-    test::register_key(path_, &key_);
-    fido_init(0);
-    dev_ = fido_dev_new();
-    REQUIRE(fido_dev_set_io_functions(dev_, &test::kLoopbackIo) == FIDO_OK);
-    REQUIRE(fido_dev_open(dev_, path_.c_str()) == FIDO_OK);
-  }
-  ~Fixture() {
-    fido_dev_close(dev_);
-    fido_dev_free(&dev_);
-    test::unregister_key(path_);
-  }
-  fido_dev_t* dev() { return dev_; }
-  test::VirtualKey& key() { return key_; }
-
- private:
-  test::VirtualKey key_;
-  std::string path_;
-  fido_dev_t* dev_ = nullptr;
+  explicit Fixture(ctap::Profile profile = credman_profile(), uint64_t seed = 42)
+      : test::Libfido2Key(std::move(profile), seed) {}
 };
 
-using Blob = std::vector<unsigned char>;
-
-struct Cred {
-  fido_cred_t* c = fido_cred_new();
-  ~Cred() { fido_cred_free(&c); }
-  Blob id() const { return {fido_cred_id_ptr(c), fido_cred_id_ptr(c) + fido_cred_id_len(c)}; }
-  Blob pubkey() const { return {fido_cred_pubkey_ptr(c), fido_cred_pubkey_ptr(c) + fido_cred_pubkey_len(c)}; }
-};
-
-struct Assert {
-  fido_assert_t* a = fido_assert_new();
-  ~Assert() { fido_assert_free(&a); }
-};
+using test::Assert;
+using test::Blob;
+using test::Cred;
 
 struct Metadata {
   fido_credman_metadata_t* m = fido_credman_metadata_new();

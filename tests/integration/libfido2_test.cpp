@@ -12,7 +12,7 @@
 #include <string>
 #include <vector>
 
-#include "tests/integration/libfido2_io.h"
+#include "tests/integration/libfido2_fixture.h"
 #include "vauth/crypto/primitives.h"
 
 using namespace vauth;
@@ -23,50 +23,9 @@ const unsigned char kClientDataHash[32] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12
                                            17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31, 32};
 constexpr const char* kRp = "example.org";
 
-// One virtual key opened by libfido2.
-class Fixture {
- public:
-  explicit Fixture(ctap::Profile profile = {}, uint64_t seed = 42) : key_(std::move(profile), seed) {
-    static int counter = 0;
-    path_ = "vauth-loopback-" + std::to_string(++counter);
-    test::register_key(path_, &key_);
-    fido_init(0);
-    dev_ = fido_dev_new();
-    REQUIRE(fido_dev_set_io_functions(dev_, &test::kLoopbackIo) == FIDO_OK);
-    REQUIRE(fido_dev_open(dev_, path_.c_str()) == FIDO_OK);
-  }
-  ~Fixture() {
-    fido_dev_close(dev_);
-    fido_dev_free(&dev_);
-    test::unregister_key(path_);
-  }
-  fido_dev_t* dev() { return dev_; }
-  test::VirtualKey& key() { return key_; }
-
-  // Re-opens the device (INIT again), as a client does after a replug.
-  void reopen() {
-    fido_dev_close(dev_);
-    REQUIRE(fido_dev_open(dev_, path_.c_str()) == FIDO_OK);
-  }
-
- private:
-  test::VirtualKey key_;
-  std::string path_;
-  fido_dev_t* dev_ = nullptr;
-};
-
-struct Cred {
-  fido_cred_t* c = fido_cred_new();
-  ~Cred() { fido_cred_free(&c); }
-  std::vector<unsigned char> id() const {
-    return {fido_cred_id_ptr(c), fido_cred_id_ptr(c) + fido_cred_id_len(c)};
-  }
-};
-
-struct Assert {
-  fido_assert_t* a = fido_assert_new();
-  ~Assert() { fido_assert_free(&a); }
-};
+using Fixture = test::Libfido2Key;
+using test::Assert;
+using test::Cred;
 
 int make_credential(fido_dev_t* dev, Cred& cred, int cose_alg, bool resident, const char* pin = nullptr,
                     const std::string& user = "alice", const char* rp = kRp) {
