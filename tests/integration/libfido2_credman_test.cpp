@@ -176,7 +176,10 @@ TEST_CASE("libfido2 credman: an RP's credentials with user, ID, public key and c
     by_user[user_id_of(c)] = c;
   }
   REQUIRE(by_user.size() == 2);
-  for (const auto& [account, made] : {std::pair{&kAlice, &p.alice}, std::pair{&kBob, &p.bob}}) {
+  for (const auto& entry : {std::pair{&kAlice, &p.alice}, std::pair{&kBob, &p.bob}}) {
+    // (not a structured binding: CAPTURE's lambda cannot capture one under clang 14)
+    const auto* account = entry.first;
+    const auto* made = entry.second;
     CAPTURE(account->name);
     REQUIRE(by_user.count(account->user_id) == 1);
     const fido_cred_t* c = by_user[account->user_id];

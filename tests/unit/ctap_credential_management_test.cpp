@@ -497,7 +497,10 @@ TEST_CASE("authorisation: pinUvAuthParam and pinUvAuthProtocol") {
       {kDeleteCredential, credential_params(f.bob().id)},
       {kUpdateUserInformation, Map{{2, descriptor(f.alice().id)}, {3, Map{{"id", kAlice.user_id}}}}},
   };
-  for (const auto& [sub, params] : guarded) {
+  for (const auto& entry : guarded) {
+    // (not a structured binding: CAPTURE's lambda cannot capture one under clang 14)
+    const int sub = entry.first;
+    const std::optional<Map>& params = entry.second;
     CAPTURE(sub);
     Map req = cm_request(f.client, token, sub, params);
 
