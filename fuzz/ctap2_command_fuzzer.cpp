@@ -5,20 +5,14 @@
 #include <cstdint>
 #include <cstdlib>
 
-#include "store/store.h"
-#include "vauth/base/timer_queue.h"
-#include "vauth/crypto/rng.h"
-#include "vauth/ctap/authenticator.h"
+#include "fuzz/fuzz_authenticator.h"
 
 using namespace vauth;
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  static ManualClock clock;
-  static TimerQueue timers(clock);
-  static store::MemoryStore store;
-  static crypto::SeededRng rng(1);
-  static ctap::AutoPresence presence;
-  static ctap::Authenticator authenticator(ctap::Environment{store, rng, timers, presence, ctap::Profile{}});
+  static fuzz::FuzzAuthenticator key(1);
+  ctap::Authenticator& authenticator = key.authenticator;
+  const store::MemoryStore& store = key.store;
 
   int replies = 0;
   authenticator.handle_cbor(ByteView(data, size), [&replies](Bytes response) {

@@ -2,21 +2,14 @@
 // ending in a status word, and nothing crashes.
 #include <cstdint>
 
-#include "store/store.h"
-#include "vauth/base/timer_queue.h"
-#include "vauth/crypto/rng.h"
+#include "fuzz/fuzz_authenticator.h"
 #include "vauth/ctap/apdu.h"
-#include "vauth/ctap/authenticator.h"
 
 using namespace vauth;
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  static ManualClock clock;
-  static TimerQueue timers(clock);
-  static store::MemoryStore store;
-  static crypto::SeededRng rng(2);
-  static ctap::AutoPresence presence;
-  static ctap::Authenticator authenticator(ctap::Environment{store, rng, timers, presence, ctap::Profile{}});
+  static fuzz::FuzzAuthenticator key(2);
+  ctap::Authenticator& authenticator = key.authenticator;
 
   auto apdu = ctap::parse_apdu(ByteView(data, size));
   if (apdu && apdu->data.size() > size) __builtin_trap();
