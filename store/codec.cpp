@@ -14,14 +14,16 @@ using cbor::Value;
 // Keys of each map. Append new keys; never reuse or renumber one.
 namespace cred_key {
 constexpr int kId = 1, kRpId = 2, kRpName = 3, kUserId = 4, kUserName = 5, kUserDisplayName = 6,
-              kAlgorithm = 7, kPrivateKey = 8, kCreated = 9, kCredProtect = 10;
+              kAlgorithm = 7, kPrivateKey = 8, kCreated = 9, kCredProtect = 10,
+              kCredRandomUv = 11, kCredRandomNoUv = 12, kCredBlob = 13, kLargeBlobKey = 14,
+              kThirdPartyPayment = 15;
 }
 namespace att_key {
 constexpr int kCaKey = 1, kCaCert = 2, kBatchKey = 3, kBatchCert = 4, kAaguid = 5;
 }
 namespace state_key {
 constexpr int kMasterSecret = 1, kAttestation = 2, kPinHash = 3, kPinRetries = 4, kSignCount = 5,
-              kNextCredentialSeq = 6;
+              kNextCredentialSeq = 6, kLargeBlobArray = 7;
 }
 // A mutation is {1: type, 2..: its fields}.
 constexpr int kType = 1, kArg1 = 2, kArg2 = 3;
@@ -34,6 +36,7 @@ enum MutationType : uint64_t {
   kSetPinRetries = 6,
   kSetSignCount = 7,
   kReset = 8,
+  kSetLargeBlobArray = 9,
 };
 
 [[noreturn]] void bad(const std::string& what) { throw StoreError("malformed record: " + what); }
@@ -100,6 +103,11 @@ Value encode(const Credential& c) {
   put_bytes(m, cred_key::kPrivateKey, c.private_key);
   if (c.created != 0) m[Value(cred_key::kCreated)] = Value(c.created);
   if (c.cred_protect != 1) m[Value(cred_key::kCredProtect)] = Value(uint64_t{c.cred_protect});  // absent = 1
+  put_bytes(m, cred_key::kCredRandomUv, c.cred_random_uv);
+  put_bytes(m, cred_key::kCredRandomNoUv, c.cred_random_no_uv);
+  put_bytes(m, cred_key::kCredBlob, c.cred_blob);
+  put_bytes(m, cred_key::kLargeBlobKey, c.large_blob_key);
+  if (c.third_party_payment) m[Value(cred_key::kThirdPartyPayment)] = Value(true);
   return Value(std::move(m));
 }
 
@@ -122,6 +130,14 @@ Credential decode_credential(const Value& v) {
   const uint64_t protect = get_uint(v, cred_key::kCredProtect, "credProtect", 1, 3);
   if (protect == 0) bad("credProtect is not in 1..3");
   c.cred_protect = static_cast<uint8_t>(protect);
+  c.cred_random_uv = get_bytes(v, cred_key::kCredRandomUv, "CredRandom with UV");
+  c.cred_random_no_uv = get_bytes(v, cred_key::kCredRandomNoUv, "CredRandom without UV");
+  c.cred_blob = get_bytes(v, cred_key::kCredBlob, "credBlob");
+  c.large_blob_key = get_bytes(v, cred_key::kLargeBlobKey, "largeBlobKey");
+  if (const Value* tpp = field(v, cred_key::kThirdPartyPayment)) {
+    if (!tpp->is_bool()) bad("thirdPartyPayment is not a boolean");
+    c.third_party_payment = tpp->as_bool();
+  }
   return c;
 }
 
@@ -176,6 +192,9 @@ Value encode(const Mutation& mutation) {
         } else if constexpr (std::is_same_v<T, change::Reset>) {
           m[Value(kType)] = Value(uint64_t{kReset});
           m[Value(kArg1)] = Value(c.new_master_secret);
+        } else if constexpr (std::is_same_v<T, change::SetLargeBlobArray>) {
+          m[Value(kType)] = Value(uint64_t{kSetLargeBlobArray});
+          m[Value(kArg1)] = Value(c.array);
         }
       },
       mutation.change);
@@ -204,6 +223,8 @@ Mutation decode_mutation(const Value& v) {
           static_cast<uint32_t>(get_uint(v, kArg1, "sign count", 0, std::numeric_limits<uint32_t>::max()))}};
     case kReset:
       return {change::Reset{get_bytes(v, kArg1, "master secret")}};
+    case kSetLargeBlobArray:
+      return {change::SetLargeBlobArray{get_bytes(v, kArg1, "large-blob array")}};
     default:
       // Unlike an unknown field, an unknown change cannot be skipped: the state
       // would silently differ from the one that was acknowledged.
@@ -219,6 +240,7 @@ Value encode_scalars(const State& s) {
   m[Value(state_key::kPinRetries)] = Value(s.pin_retries);
   m[Value(state_key::kSignCount)] = Value(s.sign_count);
   m[Value(state_key::kNextCredentialSeq)] = Value(s.next_credential_seq);
+  put_bytes(m, state_key::kLargeBlobArray, s.large_blob_array);
   return Value(std::move(m));
 }
 
@@ -236,6 +258,7 @@ void decode_scalars(const Value& v, State& s) {
       get_uint(v, state_key::kSignCount, "sign count", 0, std::numeric_limits<uint32_t>::max()));
   s.next_credential_seq = get_uint(v, state_key::kNextCredentialSeq, "next credential seq", 1,
                                    std::numeric_limits<uint64_t>::max());
+  s.large_blob_array = get_bytes(v, state_key::kLargeBlobArray, "large-blob array");
 }
 
 }  // namespace vauth::store::codec

@@ -67,11 +67,14 @@ void apply(State& s, const Mutation& m) {
           s.pin_retries = c.retries;
         } else if constexpr (std::is_same_v<T, change::SetSignCount>) {
           s.sign_count = c.count;
+        } else if constexpr (std::is_same_v<T, change::SetLargeBlobArray>) {
+          s.large_blob_array = c.array;
         } else if constexpr (std::is_same_v<T, change::Reset>) {
           s.master_secret = c.new_master_secret;
           s.pin_hash.reset();
           s.pin_retries = 8;
           s.credentials.clear();
+          s.large_blob_array.clear();
           s.by_rp_.clear();
           s.by_user_.clear();
         }

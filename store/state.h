@@ -29,6 +29,13 @@ struct Credential {
   Bytes private_key;        // raw key bytes (scalar or seed)
   uint64_t created = 0;     // creation sequence number: larger = newer
   uint8_t cred_protect = 1; // CTAP 2.1 credProtect level (1..3); 1 = userVerificationOptional
+  // hmac-secret (CTAP 2.1 §12.5): the two 32-byte CredRandom values, one used with
+  // user verification and one without; both empty when the extension was not asked for.
+  Bytes cred_random_uv;
+  Bytes cred_random_no_uv;
+  Bytes cred_blob;          // credBlob (CTAP 2.1 §12.2), at most the profile's maxCredBlobLength
+  Bytes large_blob_key;     // largeBlobKey (CTAP 2.1 §12.3): 32 bytes, empty when not asked for
+  bool third_party_payment = false;  // thirdPartyPayment (CTAP 2.2 §12.9)
   bool operator==(const Credential&) const = default;
 };
 
@@ -51,6 +58,9 @@ struct State {
   uint8_t pin_retries = 8;
   uint32_t sign_count = 0;              // the global signature counter
   uint64_t next_credential_seq = 1;
+  // authenticatorLargeBlobs' serialized large-blob array (CTAP 2.1 §6.10.2); empty
+  // means the initial value (an empty CBOR array and its truncated hash).
+  Bytes large_blob_array;
   std::map<Bytes, Credential> credentials;  // by credential ID
 
   // Credentials of one RP, newest first. O(k log n) through an index.
@@ -79,14 +89,16 @@ struct DeleteCredential { Bytes id; };
 struct SetPin { Bytes pin_hash; uint8_t retries; };
 struct SetPinRetries { uint8_t retries; };
 struct SetSignCount { uint32_t count; };
-// authenticatorReset: forget credentials and PIN, new master secret (old IDs stop working).
+// authenticatorLargeBlobs set: the whole new serialized large-blob array.
+struct SetLargeBlobArray { Bytes array; };
+// authenticatorReset: forget credentials, PIN and large blobs, new master secret (old IDs stop working).
 struct Reset { Bytes new_master_secret; };
 }  // namespace change
 
 struct Mutation {
   std::variant<change::SetMasterSecret, change::SetAttestation, change::PutCredential,
                change::DeleteCredential, change::SetPin, change::SetPinRetries,
-               change::SetSignCount, change::Reset>
+               change::SetSignCount, change::Reset, change::SetLargeBlobArray>
       change;
 };
 
