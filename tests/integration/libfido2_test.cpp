@@ -81,11 +81,19 @@ TEST_CASE("libfido2 reads getInfo") {
   REQUIRE(fido_cbor_info_aaguid_len(info) == 16);
   CHECK(std::memcmp(fido_cbor_info_aaguid_ptr(info), aaguid.data(), 16) == 0);
   CHECK(fido_cbor_info_maxmsgsiz(info) == 7609);
-  REQUIRE(fido_cbor_info_extensions_len(info) == 1);
-  CHECK(std::string(fido_cbor_info_extensions_ptr(info)[0]) == "credProtect");
-  REQUIRE(fido_cbor_info_algorithm_count(info) == 2);
+  std::vector<std::string> extensions;
+  for (size_t i = 0; i < fido_cbor_info_extensions_len(info); ++i) {
+    extensions.emplace_back(fido_cbor_info_extensions_ptr(info)[i]);
+  }
+  CHECK(extensions == std::vector<std::string>{"credProtect", "hmac-secret", "hmac-secret-mc", "credBlob",
+                                               "largeBlobKey", "thirdPartyPayment"});
+  REQUIRE(fido_cbor_info_algorithm_count(info) == 4);
   CHECK(fido_cbor_info_algorithm_cose(info, 0) == COSE_ES256);
   CHECK(fido_cbor_info_algorithm_cose(info, 1) == COSE_EDDSA);
+  CHECK(fido_cbor_info_algorithm_cose(info, 2) == COSE_ES384);
+  CHECK(fido_cbor_info_algorithm_cose(info, 3) == COSE_RS256);
+  CHECK(fido_cbor_info_maxcredbloblen(info) == 32);
+  CHECK(fido_cbor_info_maxlargeblob(info) == 4096);
   bool rk = false, client_pin = true;
   for (size_t i = 0; i < fido_cbor_info_options_len(info); ++i) {
     const std::string name = fido_cbor_info_options_name_ptr(info)[i];

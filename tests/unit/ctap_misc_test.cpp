@@ -34,7 +34,8 @@ TEST_CASE("getInfo reports versions, AAGUID, options, maxMsgSize and PIN protoco
 
   const cbor::Value* extensions = r.get(2);
   REQUIRE(extensions);
-  CHECK(*extensions == cbor::Value(Array{"credProtect"}));
+  CHECK(*extensions == cbor::Value(Array{"credProtect", "hmac-secret", "hmac-secret-mc", "credBlob", "largeBlobKey",
+                                          "thirdPartyPayment"}));
 
   const cbor::Value* aaguid = r.get(3);
   REQUIRE(aaguid);

@@ -75,6 +75,18 @@ Credential cred(int i, const std::string& rp = "example.com") {
 
 Mutation put(int i, const std::string& rp = "example.com") { return {change::PutCredential{cred(i, rp)}}; }
 
+// A credential with every extension field set (hmac-secret, credBlob, largeBlobKey, thirdPartyPayment).
+Mutation put_with_extensions(int i) {
+  Credential c = cred(i, "ext.example");
+  c.cred_protect = 3;
+  c.cred_random_uv = Bytes(32, 0x01);
+  c.cred_random_no_uv = Bytes(32, 0x02);
+  c.cred_blob = Bytes{0xb1, 0x0b};
+  c.large_blob_key = Bytes(32, 0x03);
+  c.third_party_payment = true;
+  return {change::PutCredential{c}};
+}
+
 std::vector<Mutation> every_kind() {
   Attestation att{Bytes(32, 1), Bytes{0x30, 0x01}, Bytes(32, 2), Bytes{0x30, 0x02}, Bytes(16, 3)};
   return {
@@ -87,6 +99,8 @@ std::vector<Mutation> every_kind() {
       {change::SetPin{Bytes(16, 0x77), 8}},
       {change::SetPinRetries{5}},
       {change::SetSignCount{4242}},
+      put_with_extensions(4),
+      {change::SetLargeBlobArray{Bytes{0x81, 0x01, 0xaa, 0xbb}}},
   };
 }
 
@@ -114,8 +128,11 @@ TEST_CASE("every mutation kind survives close and reopen") {
     for (const Mutation& m : every_kind()) s.commit(m);
     expected = s.state();
   }
-  CHECK(expected.credentials.size() == 2);
+  CHECK(expected.credentials.size() == 3);
   CHECK(expected.sign_count == 4242);
+  CHECK(expected.large_blob_array == Bytes{0x81, 0x01, 0xaa, 0xbb});
+  REQUIRE(expected.find_credential(cred(4).id));
+  CHECK(expected.find_credential(cred(4).id)->large_blob_key == Bytes(32, 0x03));
   {
     JournalStore s(tmp.store());
     CHECK(s.state() == expected);
@@ -124,6 +141,7 @@ TEST_CASE("every mutation kind survives close and reopen") {
     expected = s.state();
     CHECK(expected.credentials.empty());
     CHECK(!expected.pin_hash);
+    CHECK(expected.large_blob_array.empty());  // reset forgets the large blobs too
   }
   JournalStore s(tmp.store());
   CHECK(s.state() == expected);

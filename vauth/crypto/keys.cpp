@@ -3,6 +3,7 @@
 
 #include <openssl/core_names.h>
 #include <openssl/err.h>
+#include <openssl/obj_mac.h>
 #include <openssl/param_build.h>
 #include <openssl/x509.h>
 
@@ -15,56 +16,83 @@ namespace vauth::crypto {
 
 namespace {
 
-constexpr size_t kCoordSize = 32;
 constexpr size_t kEd25519KeySize = 32;
 constexpr size_t kEd25519SigSize = 64;
+constexpr int kRsaBits = 2048;
 
 using detail::data_or_empty;
 using detail::throw_openssl;
+using ParamBldPtr = std::unique_ptr<OSSL_PARAM_BLD, detail::Deleter<OSSL_PARAM_BLD_free>>;
+using ParamPtr = std::unique_ptr<OSSL_PARAM, detail::Deleter<OSSL_PARAM_free>>;
 
-detail::EvpPkeyPtr p256_public_evp(const Bytes& point) {
-  using ParamBldPtr = std::unique_ptr<OSSL_PARAM_BLD, detail::Deleter<OSSL_PARAM_BLD_free>>;
-  using ParamPtr = std::unique_ptr<OSSL_PARAM, detail::Deleter<OSSL_PARAM_free>>;
-  ParamBldPtr bld(OSSL_PARAM_BLD_new());
-  if (!bld ||
-      OSSL_PARAM_BLD_push_utf8_string(bld.get(), OSSL_PKEY_PARAM_GROUP_NAME, "prime256v1", 0) != 1 ||
-      OSSL_PARAM_BLD_push_octet_string(bld.get(), OSSL_PKEY_PARAM_PUB_KEY, point.data(), point.size()) != 1)
-    throw_openssl("OSSL_PARAM_BLD (EC public key)");
-  ParamPtr params(OSSL_PARAM_BLD_to_param(bld.get()));
-  detail::EvpPkeyCtxPtr ctx(EVP_PKEY_CTX_new_from_name(nullptr, "EC", nullptr));
+detail::EvpPkeyPtr public_evp_from_params(const char* type, OSSL_PARAM_BLD* bld) {
+  ParamPtr params(OSSL_PARAM_BLD_to_param(bld));
+  detail::EvpPkeyCtxPtr ctx(EVP_PKEY_CTX_new_from_name(nullptr, type, nullptr));
   EVP_PKEY* raw = nullptr;
   if (!params || !ctx || EVP_PKEY_fromdata_init(ctx.get()) != 1 ||
       EVP_PKEY_fromdata(ctx.get(), &raw, EVP_PKEY_PUBLIC_KEY, params.get()) != 1)
-    throw_openssl("EVP_PKEY_fromdata (EC public key)");
+    throw_openssl("EVP_PKEY_fromdata (public key)");
   return detail::EvpPkeyPtr(raw);
 }
 
-// Whether the EVP_PKEY is an EC key on P-256 (SPKI may carry other curves).
-bool is_p256(const EVP_PKEY* pkey) {
+detail::EvpPkeyPtr ec_public_evp(const detail::Curve& curve, const Bytes& point) {
+  ParamBldPtr bld(OSSL_PARAM_BLD_new());
+  if (!bld || OSSL_PARAM_BLD_push_utf8_string(bld.get(), OSSL_PKEY_PARAM_GROUP_NAME, curve.group_name, 0) != 1 ||
+      OSSL_PARAM_BLD_push_octet_string(bld.get(), OSSL_PKEY_PARAM_PUB_KEY, point.data(), point.size()) != 1)
+    throw_openssl("OSSL_PARAM_BLD (EC public key)");
+  return public_evp_from_params("EC", bld.get());
+}
+
+detail::EvpPkeyPtr rsa_public_evp(const Bytes& n, const Bytes& e) {
+  detail::BnPtr bn(BN_bin2bn(n.data(), static_cast<int>(n.size()), nullptr));
+  detail::BnPtr be(BN_bin2bn(e.data(), static_cast<int>(e.size()), nullptr));
+  ParamBldPtr bld(OSSL_PARAM_BLD_new());
+  if (!bn || !be || !bld || OSSL_PARAM_BLD_push_BN(bld.get(), OSSL_PKEY_PARAM_RSA_N, bn.get()) != 1 ||
+      OSSL_PARAM_BLD_push_BN(bld.get(), OSSL_PKEY_PARAM_RSA_E, be.get()) != 1)
+    throw_openssl("OSSL_PARAM_BLD (RSA public key)");
+  return public_evp_from_params("RSA", bld.get());
+}
+
+// The curve of an EC EVP_PKEY, if it is one we support (SPKI may carry others).
+const detail::Curve* curve_of(const EVP_PKEY* pkey) {
   char group[64] = {0};
   size_t len = 0;
   if (EVP_PKEY_get_utf8_string_param(pkey, OSSL_PKEY_PARAM_GROUP_NAME, group, sizeof group, &len) != 1) {
     ERR_clear_error();
-    return false;
+    return nullptr;
   }
-  return std::strcmp(group, "prime256v1") == 0 || std::strcmp(group, "P-256") == 0;
+  if (std::strcmp(group, "prime256v1") == 0 || std::strcmp(group, "P-256") == 0) return &detail::kP256;
+  if (std::strcmp(group, "secp384r1") == 0 || std::strcmp(group, "P-384") == 0) return &detail::kP384;
+  return nullptr;
 }
 
-std::optional<PublicKey> p256_from_evp(const EVP_PKEY* pkey) {
-  if (!is_p256(pkey)) return std::nullopt;
-  BIGNUM* x = nullptr;
-  BIGNUM* y = nullptr;
-  bool ok = EVP_PKEY_get_bn_param(pkey, OSSL_PKEY_PARAM_EC_PUB_X, &x) == 1 &&
-            EVP_PKEY_get_bn_param(pkey, OSSL_PKEY_PARAM_EC_PUB_Y, &y) == 1;
-  detail::BnPtr bx(x), by(y);
-  if (!ok) {
+std::optional<Bytes> bn_param(const EVP_PKEY* pkey, const char* name, size_t pad) {
+  BIGNUM* raw = nullptr;
+  if (EVP_PKEY_get_bn_param(pkey, name, &raw) != 1) {
     ERR_clear_error();
     return std::nullopt;
   }
-  Bytes xb(kCoordSize), yb(kCoordSize);
-  if (BN_bn2binpad(bx.get(), xb.data(), kCoordSize) < 0 || BN_bn2binpad(by.get(), yb.data(), kCoordSize) < 0)
-    return std::nullopt;
-  return PublicKey::p256(xb, yb);
+  detail::BnPtr bn(raw);
+  const size_t size = pad ? pad : static_cast<size_t>(BN_num_bytes(bn.get()));
+  Bytes out(size);
+  if (BN_bn2binpad(bn.get(), out.data(), static_cast<int>(size)) < 0) return std::nullopt;
+  return out;
+}
+
+std::optional<PublicKey> ec_from_evp(const EVP_PKEY* pkey) {
+  const detail::Curve* curve = curve_of(pkey);
+  if (!curve) return std::nullopt;
+  auto x = bn_param(pkey, OSSL_PKEY_PARAM_EC_PUB_X, curve->coordinate_size);
+  auto y = bn_param(pkey, OSSL_PKEY_PARAM_EC_PUB_Y, curve->coordinate_size);
+  if (!x || !y) return std::nullopt;
+  return curve->algorithm == Algorithm::ES256 ? PublicKey::p256(*x, *y) : PublicKey::p384(*x, *y);
+}
+
+std::optional<PublicKey> rsa_from_evp(const EVP_PKEY* pkey) {
+  auto n = bn_param(pkey, OSSL_PKEY_PARAM_RSA_N, 0);
+  auto e = bn_param(pkey, OSSL_PKEY_PARAM_RSA_E, 0);
+  if (!n || !e) return std::nullopt;
+  return PublicKey::rsa(*n, *e);
 }
 
 std::optional<PublicKey> ed25519_from_evp(const EVP_PKEY* pkey) {
@@ -88,6 +116,30 @@ bool verify_with(EVP_PKEY* pkey, const EVP_MD* md, ByteView message, ByteView si
   return ok;
 }
 
+// Whether (x, y) is a point on the curve other than infinity: the invalid-curve
+// defence ECDH depends on, and the check that keeps bad COSE keys out.
+bool on_curve(const detail::Curve& curve, ByteView x, ByteView y) {
+  if (x.size() != curve.coordinate_size || y.size() != curve.coordinate_size) return false;
+  Bytes encoded = concat(Bytes{0x04}, x, y);
+  auto group = detail::curve_group(curve);
+  detail::EcPointPtr point(EC_POINT_new(group.get()));
+  if (!point) throw_openssl("EC_POINT_new");
+  // oct2point rejects coordinates >= p.
+  if (EC_POINT_oct2point(group.get(), point.get(), encoded.data(), encoded.size(), nullptr) != 1 ||
+      EC_POINT_is_on_curve(group.get(), point.get(), nullptr) != 1 ||
+      EC_POINT_is_at_infinity(group.get(), point.get())) {
+    ERR_clear_error();
+    return false;
+  }
+  return true;
+}
+
+Bytes strip_leading_zeros(ByteView b) {
+  size_t i = 0;
+  while (i + 1 < b.size() && b[i] == 0) ++i;
+  return Bytes(b.begin() + static_cast<std::ptrdiff_t>(i), b.end());
+}
+
 }  // namespace
 
 std::optional<Algorithm> algorithm_from_cose(int64_t cose_id) {
@@ -96,6 +148,10 @@ std::optional<Algorithm> algorithm_from_cose(int64_t cose_id) {
       return Algorithm::ES256;
     case static_cast<int64_t>(Algorithm::EdDSA):
       return Algorithm::EdDSA;
+    case static_cast<int64_t>(Algorithm::ES384):
+      return Algorithm::ES384;
+    case static_cast<int64_t>(Algorithm::RS256):
+      return Algorithm::RS256;
     default:
       return std::nullopt;
   }
@@ -107,25 +163,32 @@ const char* to_string(Algorithm a) {
       return "ES256";
     case Algorithm::EdDSA:
       return "EdDSA";
+    case Algorithm::ES384:
+      return "ES384";
+    case Algorithm::RS256:
+      return "RS256";
   }
   return "unknown";
 }
 
 std::optional<PublicKey> PublicKey::p256(ByteView x, ByteView y) {
-  if (x.size() != kCoordSize || y.size() != kCoordSize) return std::nullopt;
-  Bytes encoded = concat(Bytes{0x04}, x, y);
-  auto group = detail::p256_group();
-  detail::EcPointPtr point(EC_POINT_new(group.get()));
-  if (!point) throw_openssl("EC_POINT_new");
-  // oct2point rejects coordinates >= p; the explicit curve check is the
-  // invalid-curve-attack defence ECDH depends on.
-  if (EC_POINT_oct2point(group.get(), point.get(), encoded.data(), encoded.size(), nullptr) != 1 ||
-      EC_POINT_is_on_curve(group.get(), point.get(), nullptr) != 1 ||
-      EC_POINT_is_at_infinity(group.get(), point.get())) {
-    ERR_clear_error();
-    return std::nullopt;
-  }
+  if (!on_curve(detail::kP256, x, y)) return std::nullopt;
   return PublicKey(Algorithm::ES256, Bytes(x.begin(), x.end()), Bytes(y.begin(), y.end()));
+}
+
+std::optional<PublicKey> PublicKey::p384(ByteView x, ByteView y) {
+  if (!on_curve(detail::kP384, x, y)) return std::nullopt;
+  return PublicKey(Algorithm::ES384, Bytes(x.begin(), x.end()), Bytes(y.begin(), y.end()));
+}
+
+std::optional<PublicKey> PublicKey::rsa(ByteView n, ByteView e) {
+  Bytes modulus = strip_leading_zeros(n), exponent = strip_leading_zeros(e);
+  // A 2048-bit modulus, and an odd exponent > 1 (what RS256 credentials use).
+  if (modulus.size() != kRsaBits / 8 || (modulus[0] & 0x80) == 0) return std::nullopt;
+  if (exponent.empty() || exponent.size() > 8 || (exponent.back() & 1) == 0 ||
+      (exponent.size() == 1 && exponent[0] < 3))
+    return std::nullopt;
+  return PublicKey(Algorithm::RS256, std::move(modulus), std::move(exponent));
 }
 
 std::optional<PublicKey> PublicKey::ed25519(ByteView x) {
@@ -161,19 +224,34 @@ Bytes PublicKey::spki_der() const {
 
 bool PublicKey::verify(ByteView message, ByteView signature) const {
   auto pkey = detail::to_evp(*this);
-  if (alg_ == Algorithm::EdDSA) {
-    if (signature.size() != kEd25519SigSize) return false;
-    return verify_with(pkey.get(), nullptr, message, signature);
+  switch (alg_) {
+    case Algorithm::EdDSA:
+      if (signature.size() != kEd25519SigSize) return false;
+      return verify_with(pkey.get(), nullptr, message, signature);
+    case Algorithm::ES384:
+      return verify_with(pkey.get(), EVP_sha384(), message, signature);
+    case Algorithm::ES256:
+    case Algorithm::RS256:
+      break;
   }
   // OpenSSL's ECDSA verify re-encodes the parsed signature and rejects any
-  // non-canonical DER, so malleated encodings fail here too.
+  // non-canonical DER, so malleated encodings fail here too. RSA keys default
+  // to PKCS#1 v1.5 padding.
   return verify_with(pkey.get(), EVP_sha256(), message, signature);
 }
 
 namespace detail {
 
+const Curve kP256{"prime256v1", NID_X9_62_prime256v1, 32, Algorithm::ES256};
+const Curve kP384{"secp384r1", NID_secp384r1, 48, Algorithm::ES384};
+
 EvpPkeyPtr to_evp(const PublicKey& key) {
-  if (key.algorithm() == Algorithm::ES256) return p256_public_evp(concat(Bytes{0x04}, key.x(), key.y()));
+  switch (key.algorithm()) {
+    case Algorithm::ES256: return ec_public_evp(kP256, concat(Bytes{0x04}, key.x(), key.y()));
+    case Algorithm::ES384: return ec_public_evp(kP384, concat(Bytes{0x04}, key.x(), key.y()));
+    case Algorithm::RS256: return rsa_public_evp(key.n(), key.e());
+    case Algorithm::EdDSA: break;
+  }
   EvpPkeyPtr pkey(EVP_PKEY_new_raw_public_key(EVP_PKEY_ED25519, nullptr, key.x().data(), key.x().size()));
   if (!pkey) throw_openssl("EVP_PKEY_new_raw_public_key(Ed25519)");
   return pkey;
@@ -182,7 +260,9 @@ EvpPkeyPtr to_evp(const PublicKey& key) {
 std::optional<PublicKey> public_from_evp(const EVP_PKEY* pkey) {
   switch (EVP_PKEY_get_base_id(pkey)) {
     case EVP_PKEY_EC:
-      return p256_from_evp(pkey);
+      return ec_from_evp(pkey);
+    case EVP_PKEY_RSA:
+      return rsa_from_evp(pkey);
     case EVP_PKEY_ED25519:
       return ed25519_from_evp(pkey);
     default:

@@ -32,4 +32,10 @@ EcGroupPtr p256_group() {
   return group;
 }
 
+EcGroupPtr curve_group(const Curve& curve) {
+  EcGroupPtr group(EC_GROUP_new_by_curve_name(curve.nid));
+  if (!group) throw_openssl("EC_GROUP_new_by_curve_name");
+  return group;
+}
+
 }  // namespace vauth::crypto::detail

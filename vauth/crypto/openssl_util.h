@@ -48,12 +48,22 @@ using X509Ptr = std::unique_ptr<X509, Deleter<X509_free>>;
 // length is 0; this gives every view a valid pointer.
 const unsigned char* data_or_empty(ByteView v);
 
+// The NIST curves ECDSA keys use.
+struct Curve {
+  const char* group_name;  // OpenSSL's name
+  int nid;
+  size_t coordinate_size;  // bytes per coordinate and per scalar
+  Algorithm algorithm;
+};
+extern const Curve kP256, kP384;
+
 // The P-256 group (new object per call; EC_GROUP is not shared across threads here).
 EcGroupPtr p256_group();
+EcGroupPtr curve_group(const Curve& curve);
 
 // EVP_PKEY for a public key (never null; throws on OpenSSL failure).
 EvpPkeyPtr to_evp(const PublicKey& key);
-// The PublicKey of an EVP_PKEY holding a P-256 or Ed25519 key; nullopt otherwise.
+// The PublicKey of an EVP_PKEY holding a P-256, P-384, Ed25519 or RSA-2048 key; nullopt otherwise.
 std::optional<PublicKey> public_from_evp(const EVP_PKEY* pkey);
 
 }  // namespace vauth::crypto::detail

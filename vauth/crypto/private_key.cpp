@@ -3,6 +3,8 @@
 #include <openssl/err.h>
 #include <openssl/param_build.h>
 
+#include <map>
+#include <mutex>
 #include <stdexcept>
 #include <utility>
 
@@ -14,8 +16,11 @@ namespace vauth::crypto {
 
 namespace {
 
-constexpr size_t kScalarSize = 32;
 constexpr size_t kEd25519SeedSize = 32;
+constexpr size_t kRsaSeedSize = 32;
+constexpr size_t kRsaPrimeSize = 128;  // bytes: two 1024-bit primes make RSA-2048
+constexpr unsigned long kRsaExponent = 65537;
+constexpr size_t kRsaCacheSize = 64;
 // A scalar drawn uniformly from 32 bytes is out of range with probability
 // ~2^-32; this many failures in a row means the Rng is broken, not unlucky.
 constexpr int kMaxScalarAttempts = 64;
@@ -24,8 +29,14 @@ using detail::throw_openssl;
 
 EVP_PKEY* as_pkey(void* p) { return static_cast<EVP_PKEY*>(p); }
 
+const detail::Curve* curve_for(Algorithm alg) {
+  if (alg == Algorithm::ES256) return &detail::kP256;
+  if (alg == Algorithm::ES384) return &detail::kP384;
+  return nullptr;
+}
+
 // Parses a big-endian scalar, returning null unless 0 < d < n.
-detail::SecretBnPtr p256_scalar(const EC_GROUP* group, ByteView raw) {
+detail::SecretBnPtr ec_scalar(const EC_GROUP* group, ByteView raw) {
   detail::SecretBnPtr d(BN_secure_new());
   if (!d || !BN_bin2bn(raw.data(), static_cast<int>(raw.size()), d.get())) throw_openssl("BN_bin2bn");
   if (BN_is_zero(d.get()) || BN_cmp(d.get(), EC_GROUP_get0_order(group)) >= 0) return nullptr;
@@ -33,26 +44,26 @@ detail::SecretBnPtr p256_scalar(const EC_GROUP* group, ByteView raw) {
 }
 
 // Q = d·G, uncompressed (0x04 || x || y).
-Bytes p256_public_point(const EC_GROUP* group, const BIGNUM* d) {
+Bytes ec_public_point(const detail::Curve& curve, const EC_GROUP* group, const BIGNUM* d) {
   detail::BnCtxPtr bn_ctx(BN_CTX_secure_new());
   detail::EcPointPtr q(EC_POINT_new(group));
   if (!bn_ctx || !q || EC_POINT_mul(group, q.get(), d, nullptr, nullptr, bn_ctx.get()) != 1)
     throw_openssl("EC_POINT_mul");
-  Bytes out(1 + 2 * kScalarSize);
+  Bytes out(1 + 2 * curve.coordinate_size);
   if (EC_POINT_point2oct(group, q.get(), POINT_CONVERSION_UNCOMPRESSED, out.data(), out.size(),
                          bn_ctx.get()) != out.size())
     throw_openssl("EC_POINT_point2oct");
   return out;
 }
 
-EVP_PKEY* p256_keypair(const BIGNUM* d, const Bytes& public_point) {
+EVP_PKEY* ec_keypair(const detail::Curve& curve, const BIGNUM* d, const Bytes& public_point) {
   using ParamBldPtr = std::unique_ptr<OSSL_PARAM_BLD, detail::Deleter<OSSL_PARAM_BLD_free>>;
   // `d` is a secure BIGNUM, so the builder keeps its copy of the scalar in
   // secure memory, which OSSL_PARAM_free clears before releasing.
   using ParamPtr = std::unique_ptr<OSSL_PARAM, detail::Deleter<OSSL_PARAM_free>>;
   ParamBldPtr bld(OSSL_PARAM_BLD_new());
   if (!bld ||
-      OSSL_PARAM_BLD_push_utf8_string(bld.get(), OSSL_PKEY_PARAM_GROUP_NAME, "prime256v1", 0) != 1 ||
+      OSSL_PARAM_BLD_push_utf8_string(bld.get(), OSSL_PKEY_PARAM_GROUP_NAME, curve.group_name, 0) != 1 ||
       OSSL_PARAM_BLD_push_BN(bld.get(), OSSL_PKEY_PARAM_PRIV_KEY, d) != 1 ||
       OSSL_PARAM_BLD_push_octet_string(bld.get(), OSSL_PKEY_PARAM_PUB_KEY, public_point.data(),
                                        public_point.size()) != 1)
@@ -66,11 +77,11 @@ EVP_PKEY* p256_keypair(const BIGNUM* d, const Bytes& public_point) {
   return pkey;
 }
 
-Bytes p256_private_bytes(const EVP_PKEY* pkey) {
+Bytes ec_private_bytes(const detail::Curve& curve, const EVP_PKEY* pkey) {
   BIGNUM* raw = nullptr;
   if (EVP_PKEY_get_bn_param(pkey, OSSL_PKEY_PARAM_PRIV_KEY, &raw) != 1) throw_openssl("get EC private key");
   detail::SecretBnPtr d(raw);
-  Bytes out(kScalarSize);
+  Bytes out(curve.coordinate_size);
   if (BN_bn2binpad(d.get(), out.data(), static_cast<int>(out.size())) < 0) throw_openssl("BN_bn2binpad");
   return out;
 }
@@ -81,6 +92,107 @@ Bytes ed25519_private_bytes(const EVP_PKEY* pkey) {
   if (EVP_PKEY_get_raw_private_key(pkey, out.data(), &len) != 1 || len != kEd25519SeedSize)
     throw_openssl("EVP_PKEY_get_raw_private_key");
   return out;
+}
+
+detail::SecretBnPtr secure_bn() {
+  detail::SecretBnPtr bn(BN_secure_new());
+  if (!bn) throw_openssl("BN_secure_new");
+  return bn;
+}
+
+// The first prime p >= start (start = HKDF(seed, label) with the top two and
+// the lowest bit set) with gcd(p - 1, e) = 1. Deterministic: primality is a
+// property of the number, and OpenSSL's test errs with negligible probability.
+detail::SecretBnPtr derive_prime(ByteView seed, const char* label, BN_CTX* ctx) {
+  Bytes start = hkdf_sha256(seed, {}, to_bytes(label), kRsaPrimeSize);
+  start[0] |= 0xc0;  // so that p·q has exactly 2048 bits
+  start.back() |= 0x01;
+  detail::SecretBnPtr p = secure_bn();
+  const bool parsed = BN_bin2bn(start.data(), static_cast<int>(start.size()), p.get()) != nullptr;
+  cleanse(start);
+  if (!parsed) throw_openssl("BN_bin2bn");
+  for (;;) {
+    const int prime = BN_check_prime(p.get(), ctx, nullptr);
+    if (prime < 0) throw_openssl("BN_check_prime");
+    if (prime == 1 && BN_mod_word(p.get(), kRsaExponent) != 1) return p;
+    if (BN_add_word(p.get(), 2) != 1) throw_openssl("BN_add_word");
+  }
+}
+
+// RSA-2048 with e = 65537 from a 32-byte seed (see keys.h).
+EVP_PKEY* rsa_from_seed(ByteView seed) {
+  detail::BnCtxPtr ctx(BN_CTX_secure_new());
+  if (!ctx) throw_openssl("BN_CTX_secure_new");
+  auto p = derive_prime(seed, "vauth RS256 p", ctx.get());
+  auto q = derive_prime(seed, "vauth RS256 q", ctx.get());
+  if (BN_cmp(p.get(), q.get()) == 0) throw std::runtime_error("RS256: equal primes");  // 2^-1000
+  detail::BnPtr e(BN_new());
+  auto n = secure_bn(), d = secure_bn(), p1 = secure_bn(), q1 = secure_bn(), phi = secure_bn(), g = secure_bn(),
+       lambda = secure_bn(), dp = secure_bn(), dq = secure_bn(), qinv = secure_bn(), rem = secure_bn();
+  // d = e^-1 mod lcm(p-1, q-1); the CRT values dP, dQ, qInv as OpenSSL expects them.
+  if (!e || BN_set_word(e.get(), kRsaExponent) != 1 || BN_mul(n.get(), p.get(), q.get(), ctx.get()) != 1 ||
+      !BN_copy(p1.get(), p.get()) || BN_sub_word(p1.get(), 1) != 1 || !BN_copy(q1.get(), q.get()) ||
+      BN_sub_word(q1.get(), 1) != 1 || BN_mul(phi.get(), p1.get(), q1.get(), ctx.get()) != 1 ||
+      BN_gcd(g.get(), p1.get(), q1.get(), ctx.get()) != 1 ||
+      BN_div(lambda.get(), rem.get(), phi.get(), g.get(), ctx.get()) != 1 ||
+      !BN_mod_inverse(d.get(), e.get(), lambda.get(), ctx.get()) ||
+      BN_mod(dp.get(), d.get(), p1.get(), ctx.get()) != 1 || BN_mod(dq.get(), d.get(), q1.get(), ctx.get()) != 1 ||
+      !BN_mod_inverse(qinv.get(), q.get(), p.get(), ctx.get()))
+    throw_openssl("RSA key arithmetic");
+  using ParamBldPtr = std::unique_ptr<OSSL_PARAM_BLD, detail::Deleter<OSSL_PARAM_BLD_free>>;
+  using ParamPtr = std::unique_ptr<OSSL_PARAM, detail::Deleter<OSSL_PARAM_free>>;
+  ParamBldPtr bld(OSSL_PARAM_BLD_new());
+  if (!bld || OSSL_PARAM_BLD_push_BN(bld.get(), OSSL_PKEY_PARAM_RSA_N, n.get()) != 1 ||
+      OSSL_PARAM_BLD_push_BN(bld.get(), OSSL_PKEY_PARAM_RSA_E, e.get()) != 1 ||
+      OSSL_PARAM_BLD_push_BN(bld.get(), OSSL_PKEY_PARAM_RSA_D, d.get()) != 1 ||
+      OSSL_PARAM_BLD_push_BN(bld.get(), OSSL_PKEY_PARAM_RSA_FACTOR1, p.get()) != 1 ||
+      OSSL_PARAM_BLD_push_BN(bld.get(), OSSL_PKEY_PARAM_RSA_FACTOR2, q.get()) != 1 ||
+      OSSL_PARAM_BLD_push_BN(bld.get(), OSSL_PKEY_PARAM_RSA_EXPONENT1, dp.get()) != 1 ||
+      OSSL_PARAM_BLD_push_BN(bld.get(), OSSL_PKEY_PARAM_RSA_EXPONENT2, dq.get()) != 1 ||
+      OSSL_PARAM_BLD_push_BN(bld.get(), OSSL_PKEY_PARAM_RSA_COEFFICIENT1, qinv.get()) != 1)
+    throw_openssl("OSSL_PARAM_BLD (RSA key pair)");
+  ParamPtr params(OSSL_PARAM_BLD_to_param(bld.get()));
+  detail::EvpPkeyCtxPtr pctx(EVP_PKEY_CTX_new_from_name(nullptr, "RSA", nullptr));
+  EVP_PKEY* pkey = nullptr;
+  if (!params || !pctx || EVP_PKEY_fromdata_init(pctx.get()) != 1 ||
+      EVP_PKEY_fromdata(pctx.get(), &pkey, EVP_PKEY_KEYPAIR, params.get()) != 1)
+    throw_openssl("EVP_PKEY_fromdata (RSA key pair)");
+  return pkey;
+}
+
+// Deriving RSA-2048 takes tens of milliseconds, and a non-discoverable
+// credential's key is re-derived from its ID at every assertion: keep the
+// most recent ones (by SHA-256 of the seed; the daemon may sign from several threads in tests).
+class RsaCache {
+ public:
+  EVP_PKEY* get(ByteView seed) {
+    const Bytes tag = sha256(seed);
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      auto it = keys_.find(tag);
+      if (it != keys_.end()) {
+        EVP_PKEY_up_ref(it->second);
+        return it->second;
+      }
+    }
+    EVP_PKEY* pkey = rsa_from_seed(seed);
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (keys_.size() >= kRsaCacheSize) {
+      EVP_PKEY_free(keys_.begin()->second);
+      keys_.erase(keys_.begin());
+    }
+    if (keys_.emplace(tag, pkey).second) EVP_PKEY_up_ref(pkey);
+    return pkey;
+  }
+
+ private:
+  std::mutex mutex_;
+  std::map<Bytes, EVP_PKEY*> keys_;  // each holds one reference; never freed at exit (process lifetime)
+};
+
+RsaCache& rsa_cache() {
+  static RsaCache* cache = new RsaCache;  // intentionally leaked: outlives every PrivateKey
+  return *cache;
 }
 
 }  // namespace
@@ -95,12 +207,13 @@ PrivateKey::PrivateKey(Algorithm alg, void* pkey) : alg_(alg), pkey_(nullptr) {
 }
 
 PrivateKey PrivateKey::generate(Algorithm alg, Rng& rng) {
-  size_t size = alg == Algorithm::ES256 ? kScalarSize : kEd25519SeedSize;
+  const detail::Curve* curve = curve_for(alg);
+  const size_t size = curve ? curve->coordinate_size : (alg == Algorithm::RS256 ? kRsaSeedSize : kEd25519SeedSize);
   for (int attempt = 0; attempt < kMaxScalarAttempts; ++attempt) {
     Bytes raw = rng.bytes(size);
     auto key = from_bytes(alg, raw);
     cleanse(raw);
-    // Ed25519 accepts any seed; P-256 retries until 0 < d < n.
+    // Ed25519 and RSA accept any seed; ECDSA retries until 0 < d < n.
     if (key) return std::move(*key);
   }
   throw std::runtime_error("PrivateKey::generate: Rng produced no valid P-256 scalar");
@@ -113,16 +226,24 @@ std::optional<PrivateKey> PrivateKey::from_bytes(Algorithm alg, ByteView raw) {
     if (!pkey) throw_openssl("EVP_PKEY_new_raw_private_key(Ed25519)");
     return PrivateKey(alg, pkey);
   }
-  if (raw.size() != kScalarSize) return std::nullopt;
-  auto group = detail::p256_group();
-  auto d = p256_scalar(group.get(), raw);
+  if (alg == Algorithm::RS256) {
+    if (raw.size() != kRsaSeedSize) return std::nullopt;
+    PrivateKey key(alg, rsa_cache().get(raw));
+    key.seed_ = std::make_shared<const Bytes>(raw.begin(), raw.end());
+    return key;
+  }
+  const detail::Curve* curve = curve_for(alg);
+  if (!curve || raw.size() != curve->coordinate_size) return std::nullopt;
+  auto group = detail::curve_group(*curve);
+  auto d = ec_scalar(group.get(), raw);
   if (!d) return std::nullopt;
   // Import the complete pair: whether EVP_PKEY_fromdata derives a missing
   // public point differs between OpenSSL 3.x releases.
-  return PrivateKey(alg, p256_keypair(d.get(), p256_public_point(group.get(), d.get())));
+  return PrivateKey(alg, ec_keypair(*curve, d.get(), ec_public_point(*curve, group.get(), d.get())));
 }
 
-PrivateKey::PrivateKey(const PrivateKey& other) : alg_(other.alg_), pkey_(other.pkey_), pub_(other.pub_) {
+PrivateKey::PrivateKey(const PrivateKey& other)
+    : alg_(other.alg_), pkey_(other.pkey_), pub_(other.pub_), seed_(other.seed_) {
   if (pkey_) EVP_PKEY_up_ref(as_pkey(pkey_));
 }
 
@@ -133,11 +254,15 @@ PrivateKey& PrivateKey::operator=(const PrivateKey& other) {
   alg_ = other.alg_;
   pkey_ = other.pkey_;
   pub_ = other.pub_;
+  seed_ = other.seed_;
   return *this;
 }
 
 PrivateKey::PrivateKey(PrivateKey&& other) noexcept
-    : alg_(other.alg_), pkey_(std::exchange(other.pkey_, nullptr)), pub_(std::move(other.pub_)) {}
+    : alg_(other.alg_),
+      pkey_(std::exchange(other.pkey_, nullptr)),
+      pub_(std::move(other.pub_)),
+      seed_(std::move(other.seed_)) {}
 
 PrivateKey& PrivateKey::operator=(PrivateKey&& other) noexcept {
   if (this != &other) {
@@ -145,6 +270,7 @@ PrivateKey& PrivateKey::operator=(PrivateKey&& other) noexcept {
     alg_ = other.alg_;
     pkey_ = std::exchange(other.pkey_, nullptr);
     pub_ = std::move(other.pub_);
+    seed_ = std::move(other.seed_);
   }
   return *this;
 }
@@ -152,12 +278,14 @@ PrivateKey& PrivateKey::operator=(PrivateKey&& other) noexcept {
 PrivateKey::~PrivateKey() { EVP_PKEY_free(as_pkey(pkey_)); }
 
 Bytes PrivateKey::private_bytes() const {
-  return alg_ == Algorithm::ES256 ? p256_private_bytes(as_pkey(pkey_)) : ed25519_private_bytes(as_pkey(pkey_));
+  if (alg_ == Algorithm::RS256) return *seed_;
+  if (const detail::Curve* curve = curve_for(alg_)) return ec_private_bytes(*curve, as_pkey(pkey_));
+  return ed25519_private_bytes(as_pkey(pkey_));
 }
 
 Bytes PrivateKey::sign(ByteView message) const {
   // Ed25519 hashes internally (PureEdDSA), so it takes no digest.
-  const EVP_MD* md = alg_ == Algorithm::ES256 ? EVP_sha256() : nullptr;
+  const EVP_MD* md = alg_ == Algorithm::EdDSA ? nullptr : alg_ == Algorithm::ES384 ? EVP_sha384() : EVP_sha256();
   detail::EvpMdCtxPtr ctx(EVP_MD_CTX_new());
   if (!ctx || EVP_DigestSignInit(ctx.get(), nullptr, md, nullptr, as_pkey(pkey_)) != 1)
     throw_openssl("EVP_DigestSignInit");
@@ -180,9 +308,9 @@ std::optional<Bytes> PrivateKey::ecdh_x(const PublicKey& peer) const {
     ERR_clear_error();
     return std::nullopt;
   }
-  Bytes shared(kScalarSize);
+  Bytes shared(detail::kP256.coordinate_size);
   size_t len = shared.size();
-  if (EVP_PKEY_derive(ctx.get(), shared.data(), &len) != 1 || len != kScalarSize)
+  if (EVP_PKEY_derive(ctx.get(), shared.data(), &len) != 1 || len != shared.size())
     throw_openssl("EVP_PKEY_derive");
   return shared;
 }

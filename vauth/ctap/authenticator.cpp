@@ -13,9 +13,10 @@ Bytes encode_response(const Response& r) {
 }
 
 // Commands whose parameters are a CBOR map (the others take none).
-bool takes_parameters(uint8_t cmd) {
+bool takes_parameters(uint8_t cmd, bool large_blobs_enabled) {
   return cmd == command::kMakeCredential || cmd == command::kGetAssertion || cmd == command::kClientPin ||
-         cmd == command::kCredentialManagement || cmd == command::kCredentialManagementPreview;
+         cmd == command::kCredentialManagement || cmd == command::kCredentialManagementPreview ||
+         (cmd == command::kLargeBlobs && large_blobs_enabled);
 }
 
 bool is_credential_management(uint8_t cmd) {
@@ -45,7 +46,7 @@ void Authenticator::handle_cbor(ByteView request, Reply reply) {
   if (!is_credential_management(cmd)) s.enumeration.reset();
 
   cbor::Value::Map params;
-  if (takes_parameters(cmd)) {
+  if (takes_parameters(cmd, s.profile.max_serialized_large_blob_array > 0)) {
     if (body.empty()) return done(error(Status::MissingParameter));
     auto decoded = cbor::decode(body);
     if (!decoded) return done(error(Status::InvalidCbor));
@@ -63,6 +64,9 @@ void Authenticator::handle_cbor(ByteView request, Reply reply) {
     case command::kSelection: return selection(s, done);
     case command::kCredentialManagement:
     case command::kCredentialManagementPreview: return done(credential_management(s, params));
+    case command::kLargeBlobs:
+      if (s.profile.max_serialized_large_blob_array == 0) return done(error(Status::InvalidCommand));
+      return done(large_blobs(s, params));
     default: return done(error(Status::InvalidCommand));
   }
 }

@@ -26,7 +26,8 @@ constexpr size_t kPaddedPinLength = 64;
 
 // Permissions this authenticator can grant; the others are UNAUTHORIZED_PERMISSION.
 uint8_t supported_permissions() {
-  return permission::kMakeCredential | permission::kGetAssertion | permission::kCredentialManagement;
+  return permission::kMakeCredential | permission::kGetAssertion | permission::kCredentialManagement |
+         permission::kLargeBlobWrite;
 }
 
 struct Exchange {

@@ -12,6 +12,7 @@ void get_assertion(Session& s, const cbor::Value::Map& params, Done done);     /
 void get_next_assertion(Session& s, Done done);                                // get_assertion.cpp
 Response get_info(const Session& s);                                           // get_info.cpp
 Response client_pin(Session& s, const cbor::Value::Map& params);               // client_pin.cpp
+Response large_blobs(Session& s, const cbor::Value::Map& params);              // large_blobs.cpp
 void reset(Session& s, Done done);                                             // reset.cpp
 void selection(Session& s, Done done);                                         // selection.cpp
 // CTAP1/U2F: an APDU in, response data || SW1 SW2 out.                        // u2f.cpp

@@ -5,7 +5,8 @@
 namespace vauth::ctap {
 namespace {
 constexpr int kKty = 1, kAlg = 3, kCrv = -1, kX = -2, kY = -3;
-constexpr int kKtyOkp = 1, kKtyEc2 = 2, kCrvP256 = 1, kCrvEd25519 = 6;
+constexpr int kKtyOkp = 1, kKtyEc2 = 2, kKtyRsa = 3, kCrvP256 = 1, kCrvP384 = 2, kCrvEd25519 = 6;
+constexpr int kRsaN = -1, kRsaE = -2;  // RFC 8230 §4
 constexpr int kAlgEcdhEsHkdf256 = -25;
 }  // namespace
 
@@ -19,10 +20,21 @@ cbor::Value cose_public_key(const crypto::PublicKey& key) {
       m[kX] = key.x();
       m[kY] = key.y();
       break;
+    case crypto::Algorithm::ES384:
+      m[kKty] = kKtyEc2;
+      m[kCrv] = kCrvP384;
+      m[kX] = key.x();
+      m[kY] = key.y();
+      break;
     case crypto::Algorithm::EdDSA:
       m[kKty] = kKtyOkp;
       m[kCrv] = kCrvEd25519;
       m[kX] = key.x();
+      break;
+    case crypto::Algorithm::RS256:
+      m[kKty] = kKtyRsa;
+      m[kRsaN] = key.n();
+      m[kRsaE] = key.e();
       break;
   }
   return m;

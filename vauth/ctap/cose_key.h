@@ -9,7 +9,8 @@
 
 namespace vauth::ctap {
 
-// A credential public key: {1: kty, 3: alg, -1: crv, -2: x[, -3: y]}.
+// A credential public key: {1: kty, 3: alg, -1: crv, -2: x[, -3: y]} (EC2, OKP), or
+// {1: 3, 3: -257, -1: n, -2: e} (RSA, RFC 8230).
 cbor::Value cose_public_key(const crypto::PublicKey& key);
 // A key-agreement key as getKeyAgreement returns it (alg -25, ECDH-ES+HKDF-256).
 cbor::Value cose_key_agreement(const crypto::PublicKey& key);

@@ -7,7 +7,7 @@ namespace {
 
 constexpr uint8_t kVersion = 0x01;
 constexpr size_t kNonceLength = 12;
-constexpr size_t kKeyLength = 32;
+constexpr size_t kHeaderLength = 3;  // flags | COSE alg
 
 // One purpose per key: the wrapping key is derived, never the master secret itself.
 Bytes wrapping_key(ByteView master_secret) {
@@ -42,16 +42,20 @@ Bytes wrap_credential_id(ByteView master_secret, ByteView rp_id_hash, const Cred
 
 std::optional<CredentialSecret> unwrap_credential_id(ByteView master_secret, ByteView rp_id_hash,
                                                      ByteView credential_id) {
-  if (credential_id.size() != kCredentialIdLength || credential_id[0] != kVersion) return std::nullopt;
+  if (credential_id.size() < kCredentialIdLength || credential_id.size() > kMaxCredentialIdLength ||
+      credential_id[0] != kVersion) {
+    return std::nullopt;
+  }
   ByteView nonce = credential_id.subspan(1, kNonceLength);
   ByteView sealed = credential_id.subspan(1 + kNonceLength);
   auto plaintext = crypto::aes256_gcm_open(wrapping_key(master_secret), nonce, associated_data(rp_id_hash), sealed);
-  if (!plaintext || plaintext->size() != 3 + kKeyLength) return std::nullopt;
+  if (!plaintext || plaintext->size() <= kHeaderLength) return std::nullopt;
 
   const auto cose_alg = static_cast<int16_t>(get_u16_be(plaintext->data() + 1));
   auto alg = crypto::algorithm_from_cose(cose_alg);
   std::optional<crypto::PrivateKey> key;
-  if (alg) key = crypto::PrivateKey::from_bytes(*alg, ByteView(*plaintext).subspan(3));
+  // from_bytes checks the key length the algorithm needs.
+  if (alg) key = crypto::PrivateKey::from_bytes(*alg, ByteView(*plaintext).subspan(kHeaderLength));
   const uint8_t flags = (*plaintext)[0];
   crypto::cleanse(*plaintext);
   if (!key) return std::nullopt;

@@ -2,6 +2,7 @@
 #include "vauth/crypto/primitives.h"
 #include "vauth/ctap/auth_data.h"
 #include "vauth/ctap/commands.h"
+#include "vauth/ctap/extensions.h"
 #include "vauth/ctap/fields.h"
 #include "vauth/ctap/pin_token.h"
 
@@ -11,7 +12,8 @@ namespace {
 constexpr int kRpId = 1, kClientDataHash = 2, kAllowList = 3, kExtensions = 4, kOptions = 5,
               kPinUvAuthParam = 6, kPinUvAuthProtocol = 7;
 // Response keys.
-constexpr int kCredential = 1, kAuthData = 2, kSignature = 3, kUser = 4, kNumberOfCredentials = 5;
+constexpr int kCredential = 1, kAuthData = 2, kSignature = 3, kUser = 4, kNumberOfCredentials = 5,
+              kLargeBlobKey = 7;
 
 struct Request {
   std::string rp_id;
@@ -21,17 +23,21 @@ struct Request {
   bool user_presence = true;
   bool user_verified = false;
   bool used_token = false;
+  GetAssertionExtensions ext;
 };
 
 // Signs one assertion. `total` is how many discoverable credentials matched
 // (0 for an allow-list match): it decides how much of the user entity is shown.
-Response sign_assertion(Session& s, const Request& r, ByteView id, const crypto::PrivateKey& key,
+// `id_flags` are the flags the credential ID carried (0 when it came from the store).
+Response sign_assertion(Session& s, const Request& r, ByteView id, uint8_t id_flags, const crypto::PrivateKey& key,
                         const store::Credential* resident, size_t total, bool first) {
+  AssertionOutputs extensions = assertion_outputs(s, r.ext, id, id_flags, resident, r.user_verified);
   AuthData ad;
   ad.rp_id_hash = r.rp_id_hash;
   ad.user_present = r.user_presence;
   ad.user_verified = r.user_verified;
   ad.sign_count = s.next_sign_count();
+  if (!extensions.auth_data_extensions.empty()) ad.extensions = cbor::Value(std::move(extensions.auth_data_extensions));
   const Bytes auth_data = ad.serialize();
 
   cbor::Value::Map out;
@@ -49,6 +55,7 @@ Response sign_assertion(Session& s, const Request& r, ByteView id, const crypto:
     out[kUser] = std::move(user);
   }
   if (first && total > 1) out[kNumberOfCredentials] = total;
+  if (extensions.large_blob_key) out[kLargeBlobKey] = *extensions.large_blob_key;
   return Response{Status::Ok, cbor::Value(std::move(out))};
 }
 
@@ -59,7 +66,7 @@ Response sign_discoverable(Session& s, const Request& r, const Bytes& id, size_t
   auto key = alg ? crypto::PrivateKey::from_bytes(*alg, c->private_key) : std::nullopt;
   if (!key) return error(Status::Other);
   const store::Credential copy = *c;  // signing commits the counter; keep our own copy
-  return sign_assertion(s, r, id, *key, &copy, total, first);
+  return sign_assertion(s, r, id, 0, *key, &copy, total, first);
 }
 
 // Answers for the located credentials once presence (if asked for) is settled.
@@ -74,7 +81,7 @@ void respond(Session& s, Request r, std::optional<Bytes> allowed_id, std::vector
                                      : nullptr;
     std::optional<store::Credential> copy;
     if (c) copy = *c;
-    return done(sign_assertion(s, r, *allowed_id, secret->key, copy ? &*copy : nullptr, 0, true));
+    return done(sign_assertion(s, r, *allowed_id, secret->flags, secret->key, copy ? &*copy : nullptr, 0, true));
   }
   const size_t total = discoverable.size();
   Response first = sign_discoverable(s, r, discoverable.front(), total, true);
@@ -85,7 +92,8 @@ void respond(Session& s, Request r, std::optional<Bytes> allowed_id, std::vector
                                              r.user_presence,
                                              r.user_verified,
                                              total,
-                                             s.timers.now() + s.profile.next_assertion_window};
+                                             s.timers.now() + s.profile.next_assertion_window,
+                                             r.ext};
   }
   done(std::move(first));
 }
@@ -98,7 +106,7 @@ void get_assertion(Session& s, const cbor::Value::Map& params, Done done) {
   const std::string* rp_id = f.text(kRpId, true);
   const Bytes* client_data_hash = f.bytes(kClientDataHash, true);
   const cbor::Value::Array* allow = f.array(kAllowList, false);
-  f.map(kExtensions, false);  // no getAssertion extensions yet: unknown ones are ignored
+  const cbor::Value::Map* extensions = f.map(kExtensions, false);
   const cbor::Value::Map* options_map = f.map(kOptions, false);
   const Bytes* pin_auth = f.bytes(kPinUvAuthParam, false);
   auto pin_protocol = f.integer(kPinUvAuthProtocol, false);
@@ -113,6 +121,7 @@ void get_assertion(Session& s, const cbor::Value::Map& params, Done done) {
   if (Status st = parse_options(options_map, options); st != Status::Ok) return done(error(st));
   if (options.rk.has_value()) return done(error(Status::UnsupportedOption));  // not a getAssertion option
   r.user_presence = options.up.value_or(true);
+  if (Status st = parse_get_assertion_extensions(s, extensions, r.ext); st != Status::Ok) return done(error(st));
 
   if (pin_auth && pin_auth->empty()) {
     return s.request_presence({"getAssertion", r.rp_id}, [&s, done](Status st) {
@@ -178,6 +187,7 @@ void get_next_assertion(Session& s, Done done) {
   r.client_data_hash = pending->client_data_hash;
   r.user_presence = pending->user_present;
   r.user_verified = pending->user_verified;
+  r.ext = pending->extensions;
   const Bytes id = pending->credential_ids.front();
   pending->credential_ids.erase(pending->credential_ids.begin());
   const size_t total = pending->total;

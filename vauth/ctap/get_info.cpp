@@ -16,6 +16,13 @@ Response get_info(const Session& s) {
                            {"pinUvAuthToken", true},
                            {"credMgmt", p.resident_keys},
                            {"makeCredUvNotRqd", p.make_cred_uv_not_required}};
+  const bool large_blobs = p.max_serialized_large_blob_array > 0;
+  if (large_blobs) options["largeBlobs"] = true;
+
+  // Extensions (CTAP 2.1 §12, CTAP 2.2 §12), each implemented in extensions.cpp.
+  cbor::Value::Array extensions{"credProtect", "hmac-secret", "hmac-secret-mc", "credBlob"};
+  if (large_blobs) extensions.emplace_back("largeBlobKey");
+  extensions.emplace_back("thirdPartyPayment");
 
   cbor::Value::Array algorithms;
   for (crypto::Algorithm a : p.algorithms) {
@@ -24,7 +31,7 @@ Response get_info(const Session& s) {
 
   cbor::Value::Map info;
   info[0x01] = std::move(versions);
-  info[0x02] = cbor::Value::Array{"credProtect"};  // extensions (CTAP 2.1 §12.1)
+  info[0x02] = std::move(extensions);
   info[0x03] = Bytes(p.aaguid.begin(), p.aaguid.end());
   info[0x04] = std::move(options);
   info[0x05] = p.max_message_size;
@@ -33,6 +40,8 @@ Response get_info(const Session& s) {
   info[0x08] = p.max_credential_id_length;
   info[0x09] = cbor::Value::Array{"usb"};
   info[0x0a] = std::move(algorithms);
+  if (large_blobs) info[0x0b] = p.max_serialized_large_blob_array;
+  info[0x0f] = p.max_cred_blob_length;
   return Response{Status::Ok, cbor::Value(std::move(info))};
 }
 

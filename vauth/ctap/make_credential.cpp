@@ -8,6 +8,7 @@
 #include "vauth/ctap/auth_data.h"
 #include "vauth/ctap/commands.h"
 #include "vauth/ctap/credential_id.h"
+#include "vauth/ctap/extensions.h"
 #include "vauth/ctap/fields.h"
 #include "vauth/ctap/pin_token.h"
 
@@ -32,6 +33,7 @@ struct Request {
   // (only then does authData carry the extension's output).
   uint8_t cred_protect = 1;
   bool cred_protect_requested = false;
+  MakeCredentialExtensions ext;  // the other extensions (extensions.h)
 };
 
 // Extension inputs. Unknown extensions are ignored (CTAP 2.1 §6.1.2 step 4).
@@ -109,14 +111,21 @@ bool excluded(const Session& s, const Request& r, ByteView rp_id_hash) {
 Response create(Session& s, const Request& r) {
   const Bytes rp_id_hash = crypto::sha256(to_bytes(r.rp_id));
   auto key = crypto::PrivateKey::generate(r.algorithm, s.rng);
+  store::Credential c;
+  const MadeCredentialExtras extras = prepare_credential_extensions(s, r.ext, r.resident, c);
   const uint8_t flags = static_cast<uint8_t>((r.resident ? credential_flag::kResident : 0) |
-                                             credential_flag::cred_protect(r.cred_protect));
+                                             credential_flag::cred_protect(r.cred_protect) | extras.id_flags);
   Bytes id = wrap_credential_id(s.state().master_secret, rp_id_hash, {flags, key}, s.rng);
+  c.id = id;
+
+  cbor::Value::Map extension_outputs;
+  if (r.cred_protect_requested) extension_outputs["credProtect"] = r.cred_protect;
+  make_credential_outputs(s, r.ext, extras, r.resident ? &c : nullptr, id, flags, r.user_verified,
+                          extension_outputs);
+  const Bytes large_blob_key = c.large_blob_key;
 
   std::vector<store::Mutation> changes;
   if (r.resident) {
-    store::Credential c;
-    c.id = id;
     c.rp_id = r.rp_id;
     c.rp_name = r.rp_name;
     c.user_id = r.user_id;
@@ -139,7 +148,7 @@ Response create(Session& s, const Request& r) {
   ad.user_verified = r.user_verified;
   ad.sign_count = count;
   ad.attested = AttestedCredential{s.profile.aaguid, id, key.public_key()};
-  if (r.cred_protect_requested) ad.extensions = cbor::Value(cbor::Value::Map{{"credProtect", r.cred_protect}});
+  if (!extension_outputs.empty()) ad.extensions = cbor::Value(std::move(extension_outputs));
   const Bytes auth_data = ad.serialize();
   AttestationStatement att = attest(s.state(), s.profile.attestation, auth_data, r.client_data_hash, key);
 
@@ -147,6 +156,7 @@ Response create(Session& s, const Request& r) {
   out[1] = att.format;
   out[2] = auth_data;
   out[3] = std::move(att.statement);
+  if (!large_blob_key.empty()) out[5] = large_blob_key;  // largeBlobKey (CTAP 2.1 §12.3)
   return Response{Status::Ok, cbor::Value(std::move(out))};
 }
 
@@ -176,6 +186,9 @@ void make_credential(Session& s, const cbor::Value::Map& params, Done done) {
   if (options.rk.value_or(false) && !s.profile.resident_keys) return done(error(Status::UnsupportedOption));
   if (options.up.has_value() && !*options.up) return done(error(Status::InvalidOption));
   r.resident = options.rk.value_or(false);
+  if (Status st = parse_make_credential_extensions(s, extensions, r.resident, r.ext); st != Status::Ok) {
+    return done(error(st));
+  }
 
   // A zero-length pinUvAuthParam asks "touch to pick this key, and tell me the PIN state".
   if (pin_auth && pin_auth->empty()) {

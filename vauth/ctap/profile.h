@@ -23,7 +23,8 @@ struct Profile {
   std::array<uint8_t, 16> aaguid{0x5b, 0x7c, 0x1d, 0x2e, 0x8a, 0x3f, 0x4c, 0x61,
                                  0x9e, 0x07, 0x2f, 0x4b, 0x8d, 0x6a, 0x1c, 0x35};
   // In order of preference when a request offers several.
-  std::vector<crypto::Algorithm> algorithms{crypto::Algorithm::ES256, crypto::Algorithm::EdDSA};
+  std::vector<crypto::Algorithm> algorithms{crypto::Algorithm::ES256, crypto::Algorithm::EdDSA,
+                                            crypto::Algorithm::ES384, crypto::Algorithm::RS256};
   AttestationMode attestation = AttestationMode::Batch;
   bool u2f = true;                       // CTAP1/U2F over CTAPHID_MSG
   bool resident_keys = true;
@@ -48,6 +49,13 @@ struct Profile {
   // When nothing matches an allow list, real keys first wait for a touch and
   // then say NO_CREDENTIALS (no silent probing). True answers at once.
   bool no_credentials_immediately = false;
+  // credBlob (CTAP 2.1 §12.2): the longest blob stored with a discoverable
+  // credential (getInfo maxCredBlobLength; the spec's minimum is 32).
+  size_t max_cred_blob_length = 32;
+  // authenticatorLargeBlobs (CTAP 2.1 §6.10): the largest serialized large-blob
+  // array (getInfo maxSerializedLargeBlobArray, at least 1024); 0 turns the
+  // command and the largeBlobKey extension off.
+  size_t max_serialized_large_blob_array = 4096;
 };
 
 }  // namespace vauth::ctap

@@ -15,6 +15,7 @@ void reset(Session& s, Done done) {
     s.pin.consecutive_failures = 0;
     s.pending_assertions.reset();
     s.enumeration.reset();
+    s.large_blob_write = {};
     s.regenerate_key_agreement();
     revoke_pin_uv_auth_token(s);
     done(Response{});

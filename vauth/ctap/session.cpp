@@ -55,6 +55,7 @@ void Session::power_up() {
   pending_assertions.reset();
   u2f_presence_until.reset();
   enumeration.reset();
+  large_blob_write = {};
   regenerate_key_agreement();
   revoke_pin_uv_auth_token(*this);
 }

@@ -12,6 +12,8 @@
 #include "vauth/ctap/authenticator.h"
 #include "vauth/ctap/credential_id.h"
 #include "vauth/ctap/credential_management.h"
+#include "vauth/ctap/extensions.h"
+#include "vauth/ctap/large_blobs.h"
 #include "vauth/ctap/pin_token.h"
 #include "vauth/ctap/status.h"
 
@@ -40,6 +42,7 @@ struct PendingAssertions {
   bool user_verified = false;
   size_t total = 0;
   TimePoint expires;
+  GetAssertionExtensions extensions;  // applied to each of the remaining credentials too
 };
 
 class Session {
@@ -56,6 +59,7 @@ class Session {
   PinUvAuthToken token;
   CredentialEnumeration enumeration;
   std::optional<PendingAssertions> pending_assertions;
+  LargeBlobWrite large_blob_write;
   TimePoint powered_up;
   bool waiting_for_user = false;
   bool closed = false;  // the authenticator is going away: late presence answers are dropped

@@ -37,6 +37,8 @@ std::optional<std::vector<crypto::Algorithm>> parse_algorithms(const std::string
   while (std::getline(in, name, ',')) {
     if (name == "es256") out.push_back(crypto::Algorithm::ES256);
     else if (name == "eddsa") out.push_back(crypto::Algorithm::EdDSA);
+    else if (name == "es384") out.push_back(crypto::Algorithm::ES384);
+    else if (name == "rs256") out.push_back(crypto::Algorithm::RS256);
     else return std::nullopt;
   }
   if (out.empty()) return std::nullopt;
@@ -101,7 +103,7 @@ std::string default_state_dir() {
 
 ParseResult parse_options(int argc, const char* const argv[]) {
   std::string transport = "auto", listen = "127.0.0.1:3240", attestation = "batch", presence = "auto",
-              algorithms = "es256,eddsa", aaguid, vid, pid;
+              algorithms = "es256,eddsa,es384,rs256", aaguid, vid, pid;
   DaemonOptions o;
   uint64_t seed = 0;
   std::string pin, export_ca, control_socket, control_listen, token_file;
@@ -135,7 +137,7 @@ ParseResult parse_options(int argc, const char* const argv[]) {
        "attestation of new credentials (default batch: packed, signed by a batch certificate under vauth's CA)")
       ("export-attestation-ca", po::value(&export_ca)->value_name("FILE"),
        "write the attestation CA certificate (PEM) of device 1 to FILE, for relying parties to trust")
-      ("algorithms", po::value(&algorithms)->value_name("LIST"), "credential algorithms in order of preference (default es256,eddsa)")
+      ("algorithms", po::value(&algorithms)->value_name("LIST"), "credential algorithms in order of preference: es256, eddsa, es384, rs256 (default all four)")
       ("aaguid", po::value(&aaguid)->value_name("UUID"), "the AAGUID to report (default: vauth's)")
       ("no-u2f", "a CTAP2-only key: no CTAP1/U2F")
       ("pin", po::value(&pin)->value_name("PIN"), "start with this PIN set (default: no PIN)")
@@ -195,7 +197,7 @@ ParseResult parse_options(int argc, const char* const argv[]) {
   if (!att) return fail("--attestation must be batch, self or none");
   o.profile.attestation = *att;
   auto algs = parse_algorithms(algorithms);
-  if (!algs) return fail("--algorithms is a comma-separated list of es256, eddsa");
+  if (!algs) return fail("--algorithms is a comma-separated list of es256, eddsa, es384, rs256");
   o.profile.algorithms = *algs;
   if (!aaguid.empty()) {
     auto a = parse_aaguid(aaguid);
