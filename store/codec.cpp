@@ -15,15 +15,14 @@ using cbor::Value;
 namespace cred_key {
 constexpr int kId = 1, kRpId = 2, kRpName = 3, kUserId = 4, kUserName = 5, kUserDisplayName = 6,
               kAlgorithm = 7, kPrivateKey = 8, kCreated = 9, kCredProtect = 10,
-              kCredRandomUv = 11, kCredRandomNoUv = 12, kCredBlob = 13, kLargeBlobKey = 14,
-              kThirdPartyPayment = 15;
+              kCredRandom = 11, kLargeBlobKey = 12, kCredBlob = 13, kThirdPartyPayment = 14;
 }
 namespace att_key {
 constexpr int kCaKey = 1, kCaCert = 2, kBatchKey = 3, kBatchCert = 4, kAaguid = 5;
 }
 namespace state_key {
 constexpr int kMasterSecret = 1, kAttestation = 2, kPinHash = 3, kPinRetries = 4, kSignCount = 5,
-              kNextCredentialSeq = 6, kLargeBlobArray = 7;
+              kNextCredentialSeq = 6, kLargeBlobArray = 12;  // 7-11: the CTAP 2.1 config state (docs/store.md)
 }
 // A mutation is {1: type, 2..: its fields}.
 constexpr int kType = 1, kArg1 = 2, kArg2 = 3;
@@ -103,8 +102,11 @@ Value encode(const Credential& c) {
   put_bytes(m, cred_key::kPrivateKey, c.private_key);
   if (c.created != 0) m[Value(cred_key::kCreated)] = Value(c.created);
   if (c.cred_protect != 1) m[Value(cred_key::kCredProtect)] = Value(uint64_t{c.cred_protect});  // absent = 1
-  put_bytes(m, cred_key::kCredRandomUv, c.cred_random_uv);
-  put_bytes(m, cred_key::kCredRandomNoUv, c.cred_random_no_uv);
+  // hmac-secret: CredRandomWithUV || CredRandomWithoutUV, 32 bytes each (anything
+  // else is not a CredRandom pair and is not written).
+  if (c.cred_random_uv.size() == 32 && c.cred_random_no_uv.size() == 32) {
+    m[Value(cred_key::kCredRandom)] = Value(concat(c.cred_random_uv, c.cred_random_no_uv));
+  }
   put_bytes(m, cred_key::kCredBlob, c.cred_blob);
   put_bytes(m, cred_key::kLargeBlobKey, c.large_blob_key);
   if (c.third_party_payment) m[Value(cred_key::kThirdPartyPayment)] = Value(true);
@@ -130,8 +132,12 @@ Credential decode_credential(const Value& v) {
   const uint64_t protect = get_uint(v, cred_key::kCredProtect, "credProtect", 1, 3);
   if (protect == 0) bad("credProtect is not in 1..3");
   c.cred_protect = static_cast<uint8_t>(protect);
-  c.cred_random_uv = get_bytes(v, cred_key::kCredRandomUv, "CredRandom with UV");
-  c.cred_random_no_uv = get_bytes(v, cred_key::kCredRandomNoUv, "CredRandom without UV");
+  const Bytes cred_random = get_bytes(v, cred_key::kCredRandom, "CredRandom");
+  if (!cred_random.empty()) {
+    if (cred_random.size() != 64) bad("CredRandom is not 64 bytes");
+    c.cred_random_uv.assign(cred_random.begin(), cred_random.begin() + 32);
+    c.cred_random_no_uv.assign(cred_random.begin() + 32, cred_random.end());
+  }
   c.cred_blob = get_bytes(v, cred_key::kCredBlob, "credBlob");
   c.large_blob_key = get_bytes(v, cred_key::kLargeBlobKey, "largeBlobKey");
   if (const Value* tpp = field(v, cred_key::kThirdPartyPayment)) {

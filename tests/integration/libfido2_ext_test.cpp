@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "tests/integration/libfido2_fixture.h"
+#include "vauth/crypto/rng.h"
 
 using namespace vauth;
 using test::Assert;
@@ -140,11 +141,12 @@ TEST_CASE("libfido2: largeBlobKey and the large-blob array (set, get, remove) wi
 
   unsigned char* out = nullptr;
   size_t out_len = 0;
-  CHECK(fido_dev_largeblob_get(f.dev(), keys[0].data(), 32, &out, &out_len) == FIDO_ERR_NOT_FOUND);
+  CHECK(fido_dev_largeblob_get(f.dev(), keys[0].data(), 32, &out, &out_len) == FIDO_ERR_NOTFOUND);
 
-  // libfido2 compresses each blob, so these are patterned rather than constant.
-  Blob alice_blob(2000);
-  for (size_t i = 0; i < alice_blob.size(); ++i) alice_blob[i] = static_cast<unsigned char>((i * 2654435761u) >> 24);
+  // libfido2 compresses each blob: random bytes keep their size.
+  crypto::SeededRng rng(99);
+  const Bytes random = rng.bytes(2000);
+  const Blob alice_blob(random.begin(), random.end());
   Blob bob_blob(500);
   for (size_t i = 0; i < bob_blob.size(); ++i) bob_blob[i] = static_cast<unsigned char>(i * 7);
   REQUIRE(fido_dev_largeblob_set(f.dev(), keys[0].data(), 32, alice_blob.data(), alice_blob.size(), kPin) == FIDO_OK);
@@ -159,7 +161,7 @@ TEST_CASE("libfido2: largeBlobKey and the large-blob array (set, get, remove) wi
   // A wrong PIN cannot write.
   CHECK(fido_dev_largeblob_remove(f.dev(), keys[0].data(), 32, "9999") == FIDO_ERR_PIN_INVALID);
   REQUIRE(fido_dev_largeblob_remove(f.dev(), keys[0].data(), 32, kPin) == FIDO_OK);
-  CHECK(fido_dev_largeblob_get(f.dev(), keys[0].data(), 32, &out, &out_len) == FIDO_ERR_NOT_FOUND);
+  CHECK(fido_dev_largeblob_get(f.dev(), keys[0].data(), 32, &out, &out_len) == FIDO_ERR_NOTFOUND);
   REQUIRE(fido_dev_largeblob_get(f.dev(), keys[1].data(), 32, &out, &out_len) == FIDO_OK);
   CHECK(Blob(out, out + out_len) == bob_blob);
   std::free(out);
@@ -181,8 +183,9 @@ TEST_CASE("libfido2: an array larger than maxSerializedLargeBlobArray is refused
   prepare(cred, COSE_ES256, true);
   REQUIRE(fido_cred_set_extensions(cred.c, FIDO_EXT_LARGEBLOB_KEY) == FIDO_OK);
   REQUIRE(fido_dev_make_cred(f.dev(), cred.c, kPin) == FIDO_OK);
-  Blob big(4000);
-  for (size_t i = 0; i < big.size(); ++i) big[i] = static_cast<unsigned char>((i * 2654435761u) >> 24);
+  crypto::SeededRng rng(98);
+  const Bytes random = rng.bytes(4000);  // incompressible, so the array exceeds 1024 bytes
+  const Blob big(random.begin(), random.end());
   CHECK(fido_dev_largeblob_set(f.dev(), fido_cred_largeblob_key_ptr(cred.c), 32, big.data(), big.size(), kPin) ==
         FIDO_ERR_LARGEBLOB_STORAGE_FULL);
 }

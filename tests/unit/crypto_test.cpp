@@ -200,10 +200,15 @@ EVP_PKEY* native(const PrivateKey& k) { return static_cast<EVP_PKEY*>(k.native()
 TEST_CASE("COSE algorithm identifiers") {
   CHECK(algorithm_from_cose(-7) == Algorithm::ES256);
   CHECK(algorithm_from_cose(-8) == Algorithm::EdDSA);
-  CHECK_FALSE(algorithm_from_cose(-257).has_value());
+  CHECK(algorithm_from_cose(-35) == Algorithm::ES384);
+  CHECK(algorithm_from_cose(-257) == Algorithm::RS256);
+  CHECK_FALSE(algorithm_from_cose(-36).has_value());  // ES512
+  CHECK_FALSE(algorithm_from_cose(-37).has_value());  // PS256
   CHECK_FALSE(algorithm_from_cose(0).has_value());
   CHECK(std::string_view(to_string(Algorithm::ES256)) == "ES256");
   CHECK(std::string_view(to_string(Algorithm::EdDSA)) == "EdDSA");
+  CHECK(std::string_view(to_string(Algorithm::ES384)) == "ES384");
+  CHECK(std::string_view(to_string(Algorithm::RS256)) == "RS256");
 }
 
 // ---------------------------------------------------------------------------

@@ -480,3 +480,28 @@ TEST_CASE("store codec: the extension fields round-trip, and old records read as
   CHECK(old.large_blob_key.empty());
   CHECK_FALSE(old.third_party_payment);
 }
+
+TEST_CASE("largeBlobKey: enumerateCredentials returns it (0x0B) beside credProtect") {
+  Harness h;
+  Platform p(h, 2);
+  REQUIRE(p.set_pin("1234").ok());
+  auto token = p.token("1234", kPermMc);
+  REQUIRE(token);
+  MakeCredentialRequest req;
+  req.rk();
+  req.pin_auth = p.authenticate(*token, req.client_data_hash);
+  req.pin_protocol = 2;
+  Response mc = h.call(kMakeCredential, with_extensions(req.build(), 6, Map{{"largeBlobKey", true}}));
+  REQUIRE(mc.ok());
+  REQUIRE(mc.get(5));
+  token = p.token("1234", kPermCm);
+  REQUIRE(token);
+  // enumerateCredentialsBegin (0x04) with subCommandParams {1: rpIDHash}.
+  const Map params{{1, rp_hash("example.com")}};
+  Bytes message{0x04};
+  append(message, cbor::encode(cbor::Value(params)));
+  Response r = h.call(0x0a, Map{{1, 0x04}, {2, params}, {3, 2}, {4, p.authenticate(*token, message)}});
+  REQUIRE(r.ok());
+  REQUIRE(r.get(11));
+  CHECK(*r.get(11) == *mc.get(5));
+}

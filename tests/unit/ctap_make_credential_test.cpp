@@ -131,7 +131,7 @@ TEST_CASE("makeCredential picks the first supported algorithm in the RP's order"
   CHECK(make_credential(h, req).public_key.algorithm() == crypto::Algorithm::EdDSA);
   req.algorithms = {-7, -8};
   CHECK(make_credential(h, req).public_key.algorithm() == crypto::Algorithm::ES256);
-  req.algorithms = {-257, -37, -8};  // RS256, PS256 unsupported
+  req.algorithms = {-36, -37, -8};  // ES512, PS256 unsupported
   CHECK(make_credential(h, req).public_key.algorithm() == crypto::Algorithm::EdDSA);
 }
 
@@ -221,7 +221,7 @@ TEST_CASE("makeCredential with no supported algorithm is CTAP2_ERR_UNSUPPORTED_A
   Harness h;
   MakeCredentialRequest req;
 
-  SUBCASE("only RSA") { req.algorithms = {-257}; }
+  SUBCASE("only ES512 and PS256") { req.algorithms = {-36, -37}; }
   SUBCASE("empty list") { req.algorithms = {}; }
 
   const size_t presence_before = h.presence.request_count();

@@ -23,8 +23,7 @@ constexpr int kParamRpIdHash = 1, kParamCredentialId = 2, kParamUser = 3;
 // Response keys.
 constexpr int kRespExistingCount = 1, kRespRemainingCount = 2, kRespRp = 3, kRespRpIdHash = 4, kRespTotalRps = 5,
               kRespUser = 6, kRespCredentialId = 7, kRespPublicKey = 8, kRespTotalCredentials = 9,
-              kRespCredProtect = 10;
-// kRespLargeBlobKey = 11 once credentials carry a largeBlobKey.
+              kRespCredProtect = 10, kRespLargeBlobKey = 11;
 
 namespace sub {
 constexpr int64_t kGetCredsMetadata = 0x01, kEnumerateRpsBegin = 0x02, kEnumerateRpsGetNextRp = 0x03,
@@ -97,6 +96,7 @@ Status credential_entry(const store::Credential& c, cbor::Value::Map& out) {
   out[kRespCredentialId] = cbor::Value::Map{{"id", c.id}, {"type", "public-key"}};
   out[kRespPublicKey] = cose_public_key(key->public_key());
   out[kRespCredProtect] = c.cred_protect;  // as makeCredential stored it (CTAP 2.1 §12.1)
+  if (!c.large_blob_key.empty()) out[kRespLargeBlobKey] = c.large_blob_key;  // CTAP 2.1 §6.8.4
   return Status::Ok;
 }
 
