@@ -37,6 +37,13 @@ class CtaphidClient {
     send(cid, cmd, payload);
     return receive(cid, timeout);
   }
+  // Reports received for channels nobody has read yet (cross-talk, if a test expects none).
+  size_t parked() const {
+    size_t n = 0;
+    for (const auto& [cid, q] : parked_) n += q.size();
+    return n;
+  }
+  void clear_parked() { parked_.clear(); }
   // Reports exchanged so far (both directions).
   uint64_t reports() const { return reports_; }
   ReportPipe& pipe() { return pipe_; }
