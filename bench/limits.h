@@ -8,6 +8,7 @@
 
 namespace vauth::bench {
 
+// Rates come from the median batch of operations (robust to preemption).
 struct Limits {
   double p256_sign_per_s = 0;
   double p256_keygen_per_s = 0;
