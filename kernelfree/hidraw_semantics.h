@@ -21,6 +21,7 @@ constexpr size_t kReportSize = 64;
 // What the node says about itself (HIDIOCGRAWINFO, HIDIOCGRAWNAME, ...; the
 // same values go to sysfs and the udev database).
 struct HidrawIdentity {
+  std::string manufacturer = "vauth";  // the USB device's strings (sysfs only)
   std::string name = "vauth virtual FIDO2 key";
   std::string phys = "vauth/kernel-free";
   std::string uniq = "0000000001";

@@ -47,9 +47,13 @@ HidrawTestbed::~HidrawTestbed() {
 
 std::string HidrawTestbed::add_key(const HidrawIdentity& id, const std::string& socket_path) {
   const unsigned n = static_cast<unsigned>(nodes_.size());
-  // The names the kernel gives a UHID key: bus:vendor:product.instance, then hidrawN.
-  const std::string hid_path =
-      "/devices/virtual/misc/uhid/" + format("%04X:%04X:%04X.%04X", id.bus, id.vendor_id, id.product_id, n + 1);
+  // The layout the kernel makes for a USB security key: a USB device with one
+  // HID interface, the HID device (bus:vendor:product.instance) and its hidrawN.
+  // The USB device has no /dev node, so nothing tries to open it through usbfs.
+  const std::string usb = "1-" + std::to_string(n + 1);
+  const std::string usb_path = "/devices/platform/vauth-kernel-free/usb1/" + usb;
+  const std::string hid_path = usb_path + "/" + usb + ":1.0/" +
+                               format("%04X:%04X:%04X.%04X", id.bus, id.vendor_id, id.product_id, n + 1);
   const std::string node = "hidraw" + std::to_string(n);
   const std::string major = std::to_string(kHidrawMajor), minor = std::to_string(n);
   const auto& rdesc = transport::kFidoReportDescriptor;
@@ -57,7 +61,21 @@ std::string HidrawTestbed::add_key(const HidrawIdentity& id, const std::string& 
   // umockdev's device description format (umockdev-record): P: path, E: udev
   // property, A: attribute, H: binary attribute, N: /dev node (a pty).
   std::ostringstream d;
-  d << "P: " << hid_path << "\n"
+  d << "P: " << usb_path << "\n"
+    << "E: SUBSYSTEM=usb\nE: DEVTYPE=usb_device\nE: DRIVER=usb\n"
+    << "E: PRODUCT=" << format("%x/%x/%x", id.vendor_id, id.product_id, 0x100) << "\n"
+    << "E: TYPE=0/0/0\nE: BUSNUM=001\nE: DEVNUM=" << format("%03u", n + 2) << "\n"
+    << "A: manufacturer=" << one_line(id.manufacturer) << "\n"
+    << "A: product=" << one_line(id.name) << "\n"
+    << "A: serial=" << one_line(id.uniq) << "\n"
+    << "A: idVendor=" << format("%04x", id.vendor_id) << "\nA: idProduct=" << format("%04x", id.product_id) << "\n"
+    << "A: bcdDevice=0100\nA: bDeviceClass=00\nA: bNumConfigurations=1\nA: bNumInterfaces= 1\n"
+    << "A: busnum=1\nA: devnum=" << n + 2 << "\nA: speed=12\nA: version= 2.00\n\n"
+    << "P: " << usb_path << "/" << usb << ":1.0\n"
+    << "E: SUBSYSTEM=usb\nE: DEVTYPE=usb_interface\nE: DRIVER=usbhid\nE: INTERFACE=3/0/0\n"
+    << "A: bInterfaceClass=03\nA: bInterfaceSubClass=00\nA: bInterfaceProtocol=00\nA: bInterfaceNumber=00\n"
+    << "A: bNumEndpoints=02\n\n"
+    << "P: " << hid_path << "\n"
     << "E: SUBSYSTEM=hid\n"
     << "E: DRIVER=hid-generic\n"
     << "E: HID_ID=" << format("%04X:%08X:%08X", id.bus, id.vendor_id, id.product_id) << "\n"
