@@ -234,7 +234,9 @@ struct HidrawNode::State {
       daemon = connect_seqpacket(socket_path);
       if (daemon < 0) {
         daemon_failed = true;
-        log("cannot reach the key behind " + devnode + " at " + socket_path + ": " + std::strerror(errno));
+        // Said even without --verbose: the program only sees ENODEV.
+        std::cerr << "vauth run: cannot reach the key behind " << devnode << " at " << socket_path << ": "
+                  << std::strerror(errno) << std::endl;
       }
       active = true;
       poke();

@@ -108,6 +108,8 @@ def test_exit_status_and_errors(vauth, vauthd, tmp):
     check(p.returncode == 125 and "missing `-- PROGRAM" in p.stderr, "missing --")
     p = run(vauth, ["--connect", "/nonexistent.sock", "--pin", "1"], ["true"])
     check(p.returncode == 125, "--connect with own-daemon options")
+    p = run(vauth, ["--connect", "/nonexistent.sock"], ["true"])
+    check(p.returncode == 125 and "is not a socket" in p.stderr, "--connect to no socket")
 
 
 def wait_for_line(proc, needle, seconds=20):
@@ -172,9 +174,16 @@ def test_connect_to_running_daemon(vauth, vauthd, tmp):
     finally:
         daemon.send_signal(signal.SIGTERM)
         daemon.wait(timeout=20)
-    # Without a daemon the node exists but is unplugged: I/O errors, no hang.
+    # A daemon that went away leaves its socket file behind: the node exists
+    # but is unplugged (I/O errors, a clear message, no hang).
+    if not os.path.exists(paths[0]):
+        import socket as s
+        stale = s.socket(s.AF_UNIX, s.SOCK_SEQPACKET)
+        stale.bind(paths[0])
+        stale.close()
     p = run(vauth, ["--connect", paths[0]], ["fido2-token", "-I", "/dev/hidraw0"], timeout=60)
     check(p.returncode != 0, "a key without its daemon answered")
+    check("cannot reach the key behind /dev/hidraw0" in p.stderr, "no word on the unreachable key")
 
 
 TESTS = [test_list_and_info, test_fido2_tools_with_pin, test_python_fido2, test_two_independent_keys,

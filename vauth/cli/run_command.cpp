@@ -213,6 +213,11 @@ int run_command(const std::vector<std::string>& args) {
         k.name = "vauth virtual FIDO2 key";
         k.serial = "vauth-" + std::to_string(i + 1);
         k.socket = std::filesystem::absolute(o.connect[i]).string();
+        std::error_code ec;
+        if (!std::filesystem::is_socket(k.socket, ec)) {
+          throw std::runtime_error("--connect " + o.connect[i] + " is not a socket (vauthd --transport seqpacket "
+                                   "prints each key's socket)");
+        }
         keys.push_back(k);
       }
     }
