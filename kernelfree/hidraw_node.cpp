@@ -193,8 +193,15 @@ struct HidrawNode::State {
           fail_waiting_reads(EIO);
         }
       }
-      if (n >= 2 && (fds[1].revents & POLLHUP) && active) close_host(EIO);
+      if (n >= 2 && (fds[1].revents & POLLHUP) && active && still_hung_up()) close_host(EIO);
     }
+  }
+
+  // The hang-up seen by poll() may be stale by the time we hold the mutex: a
+  // program may have opened the node meanwhile (mutex held).
+  bool still_hung_up() const {
+    pollfd p{pty_master, 0, 0};
+    return ::poll(&p, 1, 0) == 1 && (p.revents & POLLHUP);
   }
 
   // ---- umockdev callbacks (the test bed's worker thread) ----
