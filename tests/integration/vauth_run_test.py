@@ -43,9 +43,11 @@ def check(cond, what):
 
 
 def run(vauth, args, program, timeout=TIMEOUT, **kw):
+    started = time.monotonic()
     p = subprocess.run([vauth, "run"] + args + ["--"] + program, capture_output=True, text=True,
                        timeout=timeout, **kw)
-    print("$ vauth run %s -- %s  -> %d" % (" ".join(args), " ".join(program), p.returncode))
+    print("$ vauth run %s -- %s  -> %d (%.1f s)" % (" ".join(args), " ".join(program)[:80], p.returncode,
+                                                   time.monotonic() - started))
     for line in (p.stdout + p.stderr).splitlines():
         print("    " + line)
     return p
@@ -202,9 +204,10 @@ def main(argv):
     failed = 0
     for t in TESTS:
         tmp = tempfile.mkdtemp(prefix="vauth-run-test-")
+        started = time.monotonic()
         try:
             t(vauth, vauthd, tmp)
-            print("PASS", t.__name__)
+            print("PASS %s (%.1f s)" % (t.__name__, time.monotonic() - started))
         except Exception as e:  # report every test, then fail
             failed += 1
             print("FAIL", t.__name__, "-", e)
