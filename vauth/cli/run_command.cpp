@@ -28,7 +28,7 @@ constexpr int kOwnError = 125;  // as env(1), timeout(1): vauth run itself faile
 constexpr const char* kUsage = R"(Usage: vauth run [options] -- PROGRAM [ARGS...]
 
 Runs PROGRAM so that it, and every process it starts, sees vauth's virtual
-security keys as USB keys (/dev/hidrawN, /sys/class/hidraw, the udev database)
+security keys as USB keys (/dev/hidrawN, /sys/class/hidraw, libudev)
 without uhid, USB/IP, kernel modules or root. PROGRAM's exit status is vauth
 run's; SIGINT, SIGTERM, SIGHUP and SIGQUIT sent to vauth run are passed on.
 
