@@ -8,6 +8,9 @@
 #       a real kernel (the e2e VM): `VAUTHD --transport uhid KEY OPTIONS &`
 #
 # Screenshots go to $BROWSER_ARTIFACTS (default: ./browser-artifacts).
+# The key gets a private control socket (VAUTH_CONTROL_SOCKET for the flow, which
+# runs $VAUTHCTL, default vauthctl on PATH). Scenarios that need Chromium's own
+# dialogs run headed under Xvfb (xvfb-run), answered with xdotool.
 # Exit status: 0 all steps as expected, 1 a step failed, 77 no chromium/node.
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -16,7 +19,7 @@ mode=$1 prog=$2 scenario=$3; shift 3
 artifacts=${BROWSER_ARTIFACTS:-$PWD/browser-artifacts}
 PY=/usr/bin/python3   # Debian's python sees python3-fido2 and flask
 
-for t in node /usr/bin/chromium; do command -v "$t" >/dev/null || { echo "browser_test: $t missing" >&2; exit 77; }; done
+for t in node /usr/bin/chromium xvfb-run xdotool xwd xwdtopnm pnmtopng; do command -v "$t" >/dev/null || { echo "browser_test: $t missing" >&2; exit 77; }; done
 [ -d "$here/node_modules/playwright-core" ] || { echo "browser_test: run npm ci in $here (scripts/deps.sh does)" >&2; exit 77; }
 
 work=$(mktemp -d /tmp/vauth-browser.XXXXXX)
@@ -34,15 +37,17 @@ pids+=($!)
 wait_for "$work/rp.log" "listening on" 20 || { cat "$work/rp.log"; echo "browser_test: the RP did not start" >&2; exit 1; }
 rp=$(grep -o 'http://[^ ]*' "$work/rp.log")
 
-flow=(node "$here/passkey_flow.mjs" --rp "$rp" --scenario "$scenario" --artifacts "$artifacts" --step-timeout "${BROWSER_STEP_TIMEOUT_MS:-60000}")
+export VAUTH_CONTROL_SOCKET="$work/control.sock"
+# A fixed screen size keeps Chromium's window and dialog where the flow expects them.
+flow=(xvfb-run -a -s "-screen 0 1280x900x24" node "$here/passkey_flow.mjs" --rp "$rp" --scenario "$scenario" --artifacts "$artifacts" --step-timeout "${BROWSER_STEP_TIMEOUT_MS:-60000}")
 started=$(date +%s.%N)
 case "$mode" in
   --vauth-run)
-    "$prog" run "$@" -- "${flow[@]}"
+    "$prog" run --control-socket "$VAUTH_CONTROL_SOCKET" "$@" -- "${flow[@]}"
     status=$?
     ;;
   --uhid)
-    "$prog" --transport uhid --store ephemeral --no-control "$@" >"$work/vauthd.out" 2>"$work/vauthd.err" &
+    "$prog" --transport uhid --store ephemeral --control-socket "$VAUTH_CONTROL_SOCKET" "$@" >"$work/vauthd.out" 2>"$work/vauthd.err" &
     pids+=($!)
     wait_for "$work/vauthd.out" "ready" 60 || { cat "$work/vauthd.err"; echo "browser_test: vauthd not ready" >&2; exit 1; }
     "${flow[@]}"

@@ -9,6 +9,7 @@
 // --chrome-virtual-authenticator replaces vauth with Chromium's own DevTools
 // virtual authenticator: a self-check of the page and the RP, never a test of vauth.
 import { chromium } from "playwright-core";
+import { execFile } from "node:child_process";
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
@@ -42,11 +43,40 @@ const scenarios = {
     { name: "sign-in", call: "vauthSignIn", request: { userVerification: "required" }, expect: { ok: true, user: "alice", userVerified: true } },
     { name: "sign-in-again", call: "vauthSignIn", request: { userVerification: "required" }, expect: { ok: true, user: "alice", userVerified: true, counterGrows: true } },
   ],
-  // The key refuses user presence: the page must see NotAllowedError.
+  // The key waits for a touch (vauthd --presence manual) and the test presses
+  // "deny" through the control API once the request is pending: the page must
+  // see NotAllowedError. (vauthctl deny fails unless a request waits, so this
+  // also proves the browser reached the key.) The request's 20 s timeout bounds
+  // how long Chromium may keep its own error sheet open afterwards.
+  // PIN created during sign-up in Chromium's own dialog, entered again at sign-in.
+  // Needs a headed browser (browser_test.sh runs one under Xvfb): the test
+  // types into the dialog with xdotool once the page behind it dims.
+  pin: [
+    { name: "sign-up-create-pin", call: "vauthRegister", request: { name: "alice", residentKey: "required", userVerification: "required" }, dialog: ["type:4812", "key:Tab", "type:4812", "key:Return"], expect: { ok: true, userVerified: true } },
+    { name: "sign-in-enter-pin", call: "vauthSignIn", request: { userVerification: "required" }, dialog: ["type:4812", "key:Return"], expect: { ok: true, user: "alice", userVerified: true } },
+  ],
+  // Two discoverable accounts on a PIN-protected key: username-less sign-in
+  // makes Chromium show its account chooser after the PIN.
+  chooser: [
+    { name: "sign-up-alice", call: "vauthRegister", request: { name: "alice", residentKey: "required", userVerification: "preferred" }, dialog: ["type:4812", "key:Return"], expect: { ok: true } },
+    { name: "sign-up-bob", call: "vauthRegister", request: { name: "bob", residentKey: "required", userVerification: "preferred" }, dialog: ["type:4812", "key:Return"], expect: { ok: true } },
+    { name: "sign-in-choose", call: "vauthSignIn", request: { userVerification: "preferred" }, dialog: ["type:4812", "key:Return", "sleep:3000", "capture:chooser", "key:Tab", "key:Return"], expect: { ok: true, user: "alice" } },
+  ],
+  // A wrong PIN at sign-in: Chromium shows the remaining attempts (screen
+  // artifact), the key counts the failure, and the right PIN then succeeds.
+  "wrong-pin": [
+    { name: "sign-up", call: "vauthRegister", request: { name: "alice", residentKey: "required", userVerification: "required" }, dialog: ["type:4812", "key:Return"], expect: { ok: true, userVerified: true } },
+    { name: "sign-in-wrong-then-right", call: "vauthSignIn", request: { userVerification: "required" }, dialog: ["type:1111", "key:Return", "sleep:2500", "capture:retries-shown", "pin-retries:7", "key:ctrl+a", "type:4812", "key:Return"], expect: { ok: true, user: "alice", userVerified: true } },
+  ],
   denied: [
-    { name: "sign-up-denied", call: "vauthRegister", request: { name: "mallory", residentKey: "discouraged", userVerification: "discouraged" }, expect: { ok: false, errorName: "NotAllowedError" } },
+    { name: "sign-up-denied", call: "vauthRegister", request: { name: "mallory", residentKey: "discouraged", userVerification: "discouraged", timeout: 20000 }, whilePending: ["deny", "1"], expect: { ok: false, errorName: "NotAllowedError" } },
   ],
 };
+
+// Scenarios that need Chromium's own dialogs (PIN, account chooser) or its
+// prompt reaction to a refusal run headed; browser_test.sh provides Xvfb.
+// (Headless Chromium keeps a denied request open until the page's timeout.)
+const headedScenarios = new Set(["pin", "chooser", "wrong-pin", "denied"]);
 
 function check(step, result) {
   const problems = [];
@@ -58,6 +88,74 @@ function check(step, result) {
     }
   }
   return problems;
+}
+
+// Runs `vauthctl ARGS...` until it succeeds (the request it acts on may not be
+// pending yet), for up to `ms`. VAUTHCTL and VAUTH_CONTROL_SOCKET say where.
+async function vauthctlWhenPending(argv, ms) {
+  const deadline = Date.now() + ms;
+  let last = "";
+  while (Date.now() < deadline) {
+    const done = await new Promise((resolve) => {
+      execFile(process.env.VAUTHCTL || "vauthctl", ["--socket", process.env.VAUTH_CONTROL_SOCKET, ...argv], (error, stdout, stderr) => {
+        last = (stdout + stderr).trim();
+        resolve(!error);
+      });
+    });
+    if (done) return { ok: true, output: last };
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  return { ok: false, output: last };
+}
+
+// True when Chromium's WebAuthn dialog is open: it dims the page behind it.
+// Reads one pixel of the X screen (xwd | xwdtopnm: a binary PPM).
+function pageDimmed() {
+  return new Promise((resolve) => {
+    execFile("sh", ["-c", "xwd -root -silent | xwdtopnm 2>/dev/null"], { encoding: "buffer", maxBuffer: 64 << 20 }, (error, ppm) => {
+      if (error) return resolve(false);
+      const header = ppm.toString("latin1", 0, 64).match(/^P6\s+(\d+)\s+(\d+)\s+(\d+)\s/);
+      if (!header) return resolve(false);
+      const width = Number(header[1]);
+      const [x, y] = [60, 700];  // inside the page, below the RP's content, left of any dialog
+      const at = header[0].length + (y * width + x) * 3;
+      const [r, g, b] = [ppm[at], ppm[at + 1], ppm[at + 2]];
+      resolve(r < 160 && Math.abs(r - g) < 8 && Math.abs(g - b) < 8);
+    });
+  });
+}
+
+// Waits for the dialog, then sends each "type:TEXT" / "key:NAME" with xdotool.
+// The whole X screen (browser chrome and dialogs included) as a PNG artifact.
+function captureScreen(name) {
+  const file = join(args.artifacts, `${name}.png`);
+  return new Promise((resolve) => execFile("sh", ["-c", `xwd -root -silent | xwdtopnm 2>/dev/null | pnmtopng > '${file}'`], () => resolve(file)));
+}
+
+async function answerDialog(actions, ms, label) {
+  const deadline = Date.now() + ms;
+  while (Date.now() < deadline) {
+    if (await pageDimmed()) {
+      await new Promise((r) => setTimeout(r, 500));  // let the dialog take keyboard focus
+      await captureScreen(`${label}-dialog`);
+      for (const action of actions) {
+        const [kind, value] = [action.slice(0, action.indexOf(":")), action.slice(action.indexOf(":") + 1)];
+        if (kind === "sleep") await new Promise((r) => setTimeout(r, Number(value)));
+        else if (kind === "capture") await captureScreen(`${label}-${value}`);
+        else if (kind === "pin-retries") {
+          // Ask the key itself (control API) how many PIN attempts remain.
+          const state = await new Promise((resolve) =>
+            execFile(process.env.VAUTHCTL || "vauthctl", ["--socket", process.env.VAUTH_CONTROL_SOCKET, "--json", "status", "1"], (e, out) => resolve(e ? null : out)));
+          const retries = state ? JSON.parse(state).pin?.retries : undefined;
+          if (retries !== Number(value)) return { ok: false, output: `the key reports ${retries} PIN retries, want ${value}` };
+        }
+        else await new Promise((resolve) => execFile("xdotool", kind === "type" ? ["type", "--delay", "80", value] : ["key", value], () => resolve()));
+      }
+      return { ok: true, output: "answered" };
+    }
+    await new Promise((r) => setTimeout(r, 300));
+  }
+  return { ok: false, output: "the dialog never appeared" };
 }
 
 async function addChromeVirtualAuthenticator(page) {
@@ -73,7 +171,7 @@ async function main() {
   if (!steps) throw new Error(`unknown scenario ${args.scenario}; known: ${Object.keys(scenarios).join(", ")}`);
   const browser = await chromium.launch({
     executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
-    headless: !args.headed,
+    headless: !(args.headed || headedScenarios.has(args.scenario)),
     args: ["--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
   });
   let failures = 0;
@@ -84,6 +182,8 @@ async function main() {
     await page.goto(args.rp);
     for (const [i, step] of steps.entries()) {
       const started = Date.now();
+      const side = step.whilePending ? vauthctlWhenPending(step.whilePending, stepTimeout)
+                 : step.dialog ? answerDialog(step.dialog, stepTimeout, `${args.scenario}-${i + 1}-${step.name}`) : null;
       const result = await Promise.race([
         page.evaluate(([call, request]) => window[call](request), [step.call, step.request]),
         new Promise((resolve) => setTimeout(() => resolve({ ok: false, errorName: "StepTimeout" }), stepTimeout)),
@@ -92,6 +192,10 @@ async function main() {
       const shot = join(args.artifacts, `${args.scenario}-${i + 1}-${step.name}.png`);
       await page.screenshot({ path: shot });
       const problems = check(step, result);
+      if (side) {
+        const s = await side;
+        if (!s.ok) problems.push(`side action failed: ${s.output}`);
+      }
       failures += problems.length ? 1 : 0;
       console.log(JSON.stringify({ scenario: args.scenario, step: step.name, pass: problems.length === 0, problems, ms, result, screenshot: shot }));
       if (result.errorName === "StepTimeout") break;  // the page is stuck; later steps would only wait too

@@ -112,6 +112,8 @@ def create_app(rp_id, origin_check):
         # python-fido2 0.9.1 writes only the Level 1 requireResidentKey; add Level 2's residentKey.
         if body.get("residentKey"):
             public_key.setdefault("authenticatorSelection", {})["residentKey"] = body["residentKey"]
+        if body.get("timeout"):
+            public_key["timeout"] = int(body["timeout"])
         return jsonify({"publicKey": public_key})
 
     @app.post("/register/complete")
