@@ -43,11 +43,6 @@ const scenarios = {
     { name: "sign-in", call: "vauthSignIn", request: { userVerification: "required" }, expect: { ok: true, user: "alice", userVerified: true } },
     { name: "sign-in-again", call: "vauthSignIn", request: { userVerification: "required" }, expect: { ok: true, user: "alice", userVerified: true, counterGrows: true } },
   ],
-  // The key waits for a touch (vauthd --presence manual) and the test presses
-  // "deny" through the control API once the request is pending: the page must
-  // see NotAllowedError. (vauthctl deny fails unless a request waits, so this
-  // also proves the browser reached the key.) The request's 20 s timeout bounds
-  // how long Chromium may keep its own error sheet open afterwards.
   // PIN created during sign-up in Chromium's own dialog, entered again at sign-in.
   // Needs a headed browser (browser_test.sh runs one under Xvfb): the test
   // types into the dialog with xdotool once the page behind it dims.
@@ -62,14 +57,20 @@ const scenarios = {
     { name: "sign-up-bob", call: "vauthRegister", request: { name: "bob", residentKey: "required", userVerification: "preferred" }, dialog: ["type:4812", "key:Return"], expect: { ok: true } },
     { name: "sign-in-choose", call: "vauthSignIn", request: { userVerification: "preferred" }, dialog: ["type:4812", "key:Return", "sleep:3000", "capture:chooser", "key:Tab", "key:Return"], expect: { ok: true, user: "alice" } },
   ],
-  // A wrong PIN at sign-in: Chromium shows the remaining attempts (screen
-  // artifact), the key counts the failure, and the right PIN then succeeds.
+  // A wrong PIN at sign-in: Chromium says "Incorrect PIN" (screen artifact;
+  // it names the attempts left only near the end), the key itself reports one
+  // retry spent (control API), and the right PIN then succeeds.
   "wrong-pin": [
     { name: "sign-up", call: "vauthRegister", request: { name: "alice", residentKey: "required", userVerification: "required" }, dialog: ["type:4812", "key:Return"], expect: { ok: true, userVerified: true } },
     { name: "sign-in-wrong-then-right", call: "vauthSignIn", request: { userVerification: "required" }, dialog: ["type:1111", "key:Return", "sleep:2500", "capture:retries-shown", "pin-retries:7", "key:ctrl+a", "type:4812", "key:Return"], expect: { ok: true, user: "alice", userVerified: true } },
   ],
+  // The key waits for a touch (vauthd --presence manual) and the test presses
+  // "deny" through the control API once the request is pending (vauthctl deny
+  // fails unless a request waits, so this also proves the browser reached the
+  // key). Chromium then shows "Something went wrong" with Cancel / Try again;
+  // Escape cancels, and the page must see NotAllowedError.
   denied: [
-    { name: "sign-up-denied", call: "vauthRegister", request: { name: "mallory", residentKey: "discouraged", userVerification: "discouraged", timeout: 20000 }, whilePending: ["deny", "1"], expect: { ok: false, errorName: "NotAllowedError" } },
+    { name: "sign-up-denied", call: "vauthRegister", request: { name: "mallory", residentKey: "discouraged", userVerification: "discouraged" }, whilePending: ["deny", "1"], dialog: ["sleep:1500", "capture:error-sheet", "key:Escape"], expect: { ok: false, errorName: "NotAllowedError" } },
   ],
 };
 
@@ -182,8 +183,11 @@ async function main() {
     await page.goto(args.rp);
     for (const [i, step] of steps.entries()) {
       const started = Date.now();
-      const side = step.whilePending ? vauthctlWhenPending(step.whilePending, stepTimeout)
-                 : step.dialog ? answerDialog(step.dialog, stepTimeout, `${args.scenario}-${i + 1}-${step.name}`) : null;
+      const label = `${args.scenario}-${i + 1}-${step.name}`;
+      // vauthctl first (when the step has it), then the browser's dialog.
+      const side = step.whilePending
+        ? vauthctlWhenPending(step.whilePending, stepTimeout).then((r) => (r.ok && step.dialog ? answerDialog(step.dialog, stepTimeout, label) : r))
+        : step.dialog ? answerDialog(step.dialog, stepTimeout, label) : null;
       const result = await Promise.race([
         page.evaluate(([call, request]) => window[call](request), [step.call, step.request]),
         new Promise((resolve) => setTimeout(() => resolve({ ok: false, errorName: "StepTimeout" }), stepTimeout)),
