@@ -10,7 +10,7 @@ packages=(
   libboost-dev libboost-program-options-dev
   nlohmann-json3-dev libtomlplusplus-dev doctest-dev
   libfido2-dev fido2-tools python3-fido2
-  chromium fonts-liberation python3-flask nodejs xvfb xdotool x11-apps netpbm   # tests/browser
+  chromium chromium-driver python3-selenium fonts-liberation python3-flask nodejs xvfb xdotool x11-apps netpbm   # tests/browser
   "$@"
 )
 

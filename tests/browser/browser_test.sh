@@ -3,6 +3,7 @@
 # Debian's Chromium against the test relying party, with vauth as the key.
 #
 #   browser_test.sh --vauth-run VAUTH   SCENARIO [KEY OPTIONS...]
+#       SCENARIO: one of passkey_flow.mjs's, or "selenium" (selenium_flow.py)
 #       the kernel-free route: `VAUTH run KEY OPTIONS -- node passkey_flow.mjs`
 #   browser_test.sh --uhid VAUTHD       SCENARIO [KEY OPTIONS...]
 #       a real kernel (the e2e VM): `VAUTHD --transport uhid KEY OPTIONS &`
@@ -39,7 +40,11 @@ rp=$(grep -o 'http://[^ ]*' "$work/rp.log")
 
 export VAUTH_CONTROL_SOCKET="$work/control.sock"
 # A fixed screen size keeps Chromium's window and dialog where the flow expects them.
-flow=(xvfb-run -a -s "-screen 0 1280x900x24" node "$here/passkey_flow.mjs" --rp "$rp" --scenario "$scenario" --artifacts "$artifacts" --step-timeout "${BROWSER_STEP_TIMEOUT_MS:-60000}")
+if [ "$scenario" = selenium ]; then   # the simple flow through Selenium 4 + chromedriver instead of Playwright
+  flow=("$PY" "$here/selenium_flow.py" "$rp")
+else
+  flow=(xvfb-run -a -s "-screen 0 1280x900x24" node "$here/passkey_flow.mjs" --rp "$rp" --scenario "$scenario" --artifacts "$artifacts" --step-timeout "${BROWSER_STEP_TIMEOUT_MS:-60000}")
+fi
 started=$(date +%s.%N)
 case "$mode" in
   --vauth-run)
