@@ -12,7 +12,7 @@
 # The key gets a private control socket (VAUTH_CONTROL_SOCKET for the flow, which
 # runs $VAUTHCTL, default vauthctl on PATH). Scenarios that need Chromium's own
 # dialogs run headed under Xvfb (xvfb-run), answered with xdotool.
-# Exit status: 0 all steps as expected, 1 a step failed, 77 no chromium/node.
+# Exit status: 0 all steps as expected, 1 a step failed or a tool is missing.
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 [ $# -ge 3 ] || { sed -n '2,/^set -uo/p' "$0" | grep '^#' >&2; exit 2; }
@@ -20,8 +20,8 @@ mode=$1 prog=$2 scenario=$3; shift 3
 artifacts=${BROWSER_ARTIFACTS:-$PWD/browser-artifacts}
 PY=/usr/bin/python3   # Debian's python sees python3-fido2 and flask
 
-for t in node /usr/bin/chromium xvfb-run xdotool xwd xwdtopnm pnmtopng; do command -v "$t" >/dev/null || { echo "browser_test: $t missing" >&2; exit 77; }; done
-[ -d "$here/node_modules/playwright-core" ] || { echo "browser_test: run npm ci in $here (scripts/deps.sh does)" >&2; exit 77; }
+for t in node /usr/bin/chromium xvfb-run xdotool xwd xwdtopnm pnmtopng; do command -v "$t" >/dev/null || { echo "browser_test: $t missing (scripts/deps.sh installs it)" >&2; exit 1; }; done
+[ -d "$here/node_modules/playwright-core" ] || { echo "browser_test: run npm ci in $here (scripts/deps.sh does)" >&2; exit 1; }
 
 work=$(mktemp -d /tmp/vauth-browser.XXXXXX)
 pids=()
