@@ -1,5 +1,7 @@
 #include "vauth/cli/run_command.h"
 
+#include "vauth/cli/sibling_program.h"
+
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -52,15 +54,7 @@ void error(const std::string& what) { std::cerr << "vauth run: " << what << std:
 // The vauthd to start: --vauthd, else the one beside this program (installed
 // layout) or in the build tree's daemon directory, else vauthd from PATH.
 std::string find_vauthd(const std::optional<std::string>& chosen) {
-  if (chosen) return *chosen;
-  std::error_code ec;
-  const auto self = std::filesystem::read_symlink("/proc/self/exe", ec);
-  if (!ec) {
-    for (const auto& candidate : {self.parent_path() / "vauthd", self.parent_path().parent_path() / "daemon" / "vauthd"}) {
-      if (::access(candidate.c_str(), X_OK) == 0) return candidate.string();
-    }
-  }
-  return "vauthd";
+  return chosen ? *chosen : find_sibling_program("vauthd", "vauth/daemon/vauthd");
 }
 
 // Parses options; nullopt after printing help (exit 0) or an error (exit 125).

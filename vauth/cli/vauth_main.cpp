@@ -4,6 +4,7 @@
 #include <string>
 #include <vector>
 
+#include "vauth/cli/bench_command.h"
 #include "vauth/cli/run_command.h"
 
 namespace {
@@ -14,10 +15,11 @@ struct Subcommand {
   int (*main)(const std::vector<std::string>& args);
 };
 
-// `bench` (the benchmark suite) will join this table.
 const Subcommand kSubcommands[] = {
     {"run", "run a program that sees vauth's keys as /dev/hidraw devices (no uhid, USB or root)",
      vauth::cli::run_command},
+    {"bench", "measure vauth against this machine's crypto and transport limits (vauth-bench)",
+     vauth::cli::bench_command},
 };
 
 void usage(std::ostream& out) {
