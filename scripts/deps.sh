@@ -10,6 +10,7 @@ packages=(
   libboost-dev libboost-program-options-dev
   nlohmann-json3-dev libtomlplusplus-dev doctest-dev
   libfido2-dev fido2-tools python3-fido2
+  tshark python3-yaml   # tests: --pcap files read back by Wireshark's tshark; docker/compose.yaml parsed
   "$@"
 )
 
