@@ -13,16 +13,18 @@ namespace {
 constexpr size_t kCredRandomLength = 32, kSaltLength = 32, kLargeBlobKeyLength = 32;
 constexpr int kHmacKeyAgreement = 1, kHmacSaltEnc = 2, kHmacSaltAuth = 3, kHmacProtocol = 4;
 
-// The member `name` of an extensions map, or nullptr.
-const cbor::Value* member(const cbor::Value::Map* extensions, const char* name) {
-  if (!extensions) return nullptr;
+// The member `name` of an extensions map, or nullptr. An extension the profile
+// (persona) turns off is unknown to this key, so it is ignored like any other.
+const cbor::Value* member(const Profile& profile, const cbor::Value::Map* extensions, const char* name) {
+  if (!extensions || !profile.extension_enabled(name)) return nullptr;
   auto it = extensions->find(cbor::Value(name));
   return it == extensions->end() ? nullptr : &it->second;
 }
 
 // A boolean extension input: nullopt when absent, CBOR_UNEXPECTED_TYPE when not a boolean.
-Status boolean(const cbor::Value::Map* extensions, const char* name, std::optional<bool>& out) {
-  const cbor::Value* v = member(extensions, name);
+Status boolean(const Profile& profile, const cbor::Value::Map* extensions, const char* name,
+               std::optional<bool>& out) {
+  const cbor::Value* v = member(profile, extensions, name);
   if (!v) return Status::Ok;
   if (!v->is_bool()) return Status::CborUnexpectedType;
   out = v->as_bool();
@@ -83,12 +85,12 @@ std::optional<Bytes> hmac_secret_output(const HmacSecretInput& in, ByteView cred
 Status parse_make_credential_extensions(Session& s, const cbor::Value::Map* extensions, bool resident,
                                         MakeCredentialExtensions& out) {
   std::optional<bool> hmac_secret, large_blob_key, third_party_payment;
-  if (Status st = boolean(extensions, "hmac-secret", hmac_secret); st != Status::Ok) return st;
-  if (Status st = boolean(extensions, "largeBlobKey", large_blob_key); st != Status::Ok) return st;
-  if (Status st = boolean(extensions, "thirdPartyPayment", third_party_payment); st != Status::Ok) return st;
+  if (Status st = boolean(s.profile, extensions, "hmac-secret", hmac_secret); st != Status::Ok) return st;
+  if (Status st = boolean(s.profile, extensions, "largeBlobKey", large_blob_key); st != Status::Ok) return st;
+  if (Status st = boolean(s.profile, extensions, "thirdPartyPayment", third_party_payment); st != Status::Ok) return st;
   out.hmac_secret = hmac_secret.value_or(false);
   out.third_party_payment = third_party_payment.value_or(false);
-  if (const cbor::Value* blob = member(extensions, "credBlob")) {
+  if (const cbor::Value* blob = member(s.profile, extensions, "credBlob")) {
     if (!blob->is_bytes()) return Status::CborUnexpectedType;
     out.cred_blob = blob->as_bytes();
   }
@@ -98,7 +100,7 @@ Status parse_make_credential_extensions(Session& s, const cbor::Value::Map* exte
     out.large_blob_key = true;
   }
   // hmac-secret-mc (CTAP 2.2 §12.7): salts at creation, only together with hmac-secret.
-  if (const cbor::Value* mc = member(extensions, "hmac-secret-mc")) {
+  if (const cbor::Value* mc = member(s.profile, extensions, "hmac-secret-mc")) {
     HmacSecretInput in;
     if (Status st = parse_hmac_secret_input(*mc, *s.pin.key_agreement, in); st != Status::Ok) return st;
     if (out.hmac_secret) out.hmac_secret_mc = std::move(in);
@@ -108,16 +110,16 @@ Status parse_make_credential_extensions(Session& s, const cbor::Value::Map* exte
 
 Status parse_get_assertion_extensions(Session& s, const cbor::Value::Map* extensions, GetAssertionExtensions& out) {
   std::optional<bool> cred_blob, large_blob_key, third_party_payment;
-  if (Status st = boolean(extensions, "credBlob", cred_blob); st != Status::Ok) return st;
-  if (Status st = boolean(extensions, "largeBlobKey", large_blob_key); st != Status::Ok) return st;
-  if (Status st = boolean(extensions, "thirdPartyPayment", third_party_payment); st != Status::Ok) return st;
+  if (Status st = boolean(s.profile, extensions, "credBlob", cred_blob); st != Status::Ok) return st;
+  if (Status st = boolean(s.profile, extensions, "largeBlobKey", large_blob_key); st != Status::Ok) return st;
+  if (Status st = boolean(s.profile, extensions, "thirdPartyPayment", third_party_payment); st != Status::Ok) return st;
   out.cred_blob = cred_blob.value_or(false);
   out.third_party_payment = third_party_payment.value_or(false);
   if (large_blob_key && s.profile.max_serialized_large_blob_array > 0) {
     if (!*large_blob_key) return Status::InvalidOption;  // only "true" is defined (CTAP 2.1 §12.3)
     out.large_blob_key = true;
   }
-  if (const cbor::Value* hmac = member(extensions, "hmac-secret")) {
+  if (const cbor::Value* hmac = member(s.profile, extensions, "hmac-secret")) {
     HmacSecretInput in;
     if (Status st = parse_hmac_secret_input(*hmac, *s.pin.key_agreement, in); st != Status::Ok) return st;
     out.hmac_secret = std::move(in);

@@ -1,5 +1,6 @@
 // authenticatorGetInfo (CTAP 2.1 §6.4). Only what is implemented is advertised.
 #include "vauth/ctap/commands.h"
+#include "vauth/ctap/get_info_profile.h"
 
 namespace vauth::ctap {
 
@@ -42,6 +43,7 @@ Response get_info(const Session& s) {
   info[0x0a] = std::move(algorithms);
   if (large_blobs) info[0x0b] = p.max_serialized_large_blob_array;
   info[0x0f] = p.max_cred_blob_length;
+  shape_info_for_profile(p, info);  // what the persona advertises
   return Response{Status::Ok, cbor::Value(std::move(info))};
 }
 

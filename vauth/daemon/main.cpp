@@ -16,6 +16,8 @@
 #include "vauth/daemon/control_routes.h"
 #include "vauth/daemon/control_server.h"
 #include "vauth/daemon/event_bus.h"
+#include "vauth/daemon/log.h"
+#include "vauth/daemon/protocol_trace.h"
 #include "store/seal.h"
 #include "vauth/daemon/options.h"
 #include "vauth/daemon/virtual_device.h"
@@ -25,7 +27,12 @@ using namespace vauth::daemon;
 
 namespace {
 
-void log(const std::string& line) { std::cerr << "vauthd: " << line << std::endl; }
+// Plain or JSON lines on stderr (--log-format); "WARNING: " and "error: " set the level.
+void log(const std::string& line) {
+  if (line.rfind("WARNING: ", 0) == 0) return log_message(LogLevel::Warning, line.substr(9));
+  if (line.rfind("error: ", 0) == 0) return log_message(LogLevel::Error, line.substr(7));
+  log_message(LogLevel::Info, line);
+}
 
 // Machine-readable readiness, one line per device on stdout (CI scripts wait for it).
 void ready(size_t index, const std::string& where) {
@@ -51,18 +58,20 @@ PresenceSettings presence_settings(const DaemonOptions& o) {
 }
 
 std::vector<std::unique_ptr<VirtualDevice>> make_devices(boost::asio::io_context& io, const Clock& clock,
-                                                         const DaemonOptions& o, EventBus& events) {
+                                                         const DaemonOptions& o, EventBus& events,
+                                                         ProtocolTrace* trace) {
   std::vector<std::unique_ptr<VirtualDevice>> devices;
   for (size_t i = 0; i < o.devices; ++i) {
+    const DaemonOptions& d = o.device(i);  // this key's settings ([[device]] table over the top level)
     DeviceSettings s;
     s.index = i + 1;
     s.events = &events;
-    s.profile = o.profile;
-    s.hid = o.hid;
-    if (o.devices > 1) s.hid.serial += "-" + std::to_string(i + 1);
-    if (o.seed) s.seed = *o.seed + i;
-    s.presence = presence_settings(o);
-    s.preset_pin = o.pin;
+    s.trace = trace;
+    s.profile = d.profile;
+    s.hid = d.hid;
+    s.seed = d.seed;
+    s.presence = presence_settings(d);
+    s.preset_pin = d.pin;
     s.store.kind = o.store == StoreKind::Batched     ? StoreSettings::Kind::Batched
                    : o.store == StoreKind::Ephemeral ? StoreSettings::Kind::Ephemeral
                                                      : StoreSettings::Kind::Durable;
@@ -122,13 +131,17 @@ int main(int argc, char** argv) {
     return parsed.exit_code;
   }
   const DaemonOptions& o = *parsed.options;
+  set_json_log(o.log_format == DaemonOptions::LogFormat::Json);
 
   try {
+    // Declared before the devices that write to it.
+    std::unique_ptr<ProtocolTrace> trace;
+    if (o.trace_file || o.pcap_file) trace = std::make_unique<ProtocolTrace>(o.trace_file.value_or(""), o.pcap_file.value_or(""));
     // Declared before the io_context: connections still queued in it unsubscribe when it goes.
     EventBus events;
     boost::asio::io_context io;
     SteadyClock clock;
-    auto devices = make_devices(io, clock, o, events);
+    auto devices = make_devices(io, clock, o, events, trace.get());
     if (o.export_attestation_ca) export_ca(*devices.front(), *o.export_attestation_ca);
 
     // The control API answers before the devices are plugged in, so `vauthctl wait` can watch them come up.
