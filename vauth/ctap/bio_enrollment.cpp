@@ -128,9 +128,8 @@ Response enumerate(const Session& s) {
   if (s.state().enrollments.empty()) return error(Status::InvalidOption);
   cbor::Value::Array infos;
   for (const auto& e : s.state().enrollments) {
-    cbor::Value::Map info{{kInfoTemplateId, e.template_id}};
-    if (!e.friendly_name.empty()) info[kInfoFriendlyName] = e.friendly_name;
-    infos.emplace_back(std::move(info));
+    // The name even when empty: python-fido2 0.9.1 reads it unconditionally.
+    infos.emplace_back(cbor::Value::Map{{kInfoTemplateId, e.template_id}, {kInfoFriendlyName, e.friendly_name}});
   }
   return Response{Status::Ok, cbor::Value(cbor::Value::Map{{kRespTemplateInfos, std::move(infos)}})};
 }
