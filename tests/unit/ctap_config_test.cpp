@@ -252,6 +252,17 @@ TEST_CASE("minPinLength extension: the current minimum, only for listed RPs") {
   other.extensions = Map{{"minPinLength", true}};
   Credential d = make_credential(f.h, other);
   CHECK_FALSE(d.auth_data.extensions);
+
+  // Unknown extensions, and minPinLength with a value other than true, are ignored.
+  MakeCredentialRequest odd;
+  odd.rp_id = "listed.example";
+  odd.extensions = Map{{"someFutureExtension", 1}, {"minPinLength", "yes"}};
+  auto t2 = f.p.pin_token(kPin, kPermMc);
+  REQUIRE(t2);
+  odd.pin_protocol = 2;
+  odd.pin_auth = Platform2::auth(*t2, odd.client_data_hash);
+  Credential e = make_credential(f.h, odd);
+  CHECK_FALSE(e.auth_data.extensions);
 }
 
 TEST_CASE("configuration is durable state and authenticatorReset restores the defaults") {
