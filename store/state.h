@@ -42,6 +42,23 @@ struct Attestation {
   bool operator==(const Attestation&) const = default;
 };
 
+// A fingerprint template of the simulated sensor (authenticatorBioEnrollment).
+struct Enrollment {
+  Bytes template_id;
+  std::string friendly_name;  // empty: none given
+  bool operator==(const Enrollment&) const = default;
+};
+
+// What authenticatorConfig sets (CTAP 2.1 §6.11); authenticatorReset restores these defaults.
+struct AuthenticatorConfig {
+  uint8_t min_pin_length = 0;                      // 0: the profile's minimum (setMinPINLength only raises it)
+  std::vector<std::string> min_pin_length_rp_ids;  // RPs that may read minPINLength (minPinLength extension)
+  bool force_pin_change = false;                   // PIN tokens refused until changePIN
+  bool always_uv = false;
+  bool enterprise_attestation = false;
+  bool operator==(const AuthenticatorConfig&) const = default;
+};
+
 struct Mutation;
 
 struct State {
@@ -52,6 +69,10 @@ struct State {
   uint32_t sign_count = 0;              // the global signature counter
   uint64_t next_credential_seq = 1;
   std::map<Bytes, Credential> credentials;  // by credential ID
+  uint8_t pin_code_points = 0;          // the PIN's length in code points (0: unknown)
+  uint8_t uv_retries = 8;               // built-in user verification attempts left
+  AuthenticatorConfig config;
+  std::vector<Enrollment> enrollments;  // in enrollment order
 
   // Credentials of one RP, newest first. O(k log n) through an index.
   std::vector<const Credential*> credentials_for_rp(const std::string& rp_id) const;
@@ -79,14 +100,23 @@ struct DeleteCredential { Bytes id; };
 struct SetPin { Bytes pin_hash; uint8_t retries; };
 struct SetPinRetries { uint8_t retries; };
 struct SetSignCount { uint32_t count; };
-// authenticatorReset: forget credentials and PIN, new master secret (old IDs stop working).
+// authenticatorReset: forget credentials, PIN, fingerprints and configuration,
+// new master secret (old IDs stop working).
 struct Reset { Bytes new_master_secret; };
+// Committed with SetPin by clientPIN, which knows the PIN's length (setMinPINLength needs it).
+struct SetPinCodePoints { uint8_t code_points; };
+struct SetUvRetries { uint8_t retries; };
+struct SetConfig { AuthenticatorConfig config; };
+// Adds a fingerprint, or renames the one with the same template ID.
+struct PutEnrollment { Enrollment enrollment; };
+struct DeleteEnrollment { Bytes template_id; };
 }  // namespace change
 
 struct Mutation {
   std::variant<change::SetMasterSecret, change::SetAttestation, change::PutCredential,
                change::DeleteCredential, change::SetPin, change::SetPinRetries,
-               change::SetSignCount, change::Reset>
+               change::SetSignCount, change::Reset, change::SetPinCodePoints, change::SetUvRetries,
+               change::SetConfig, change::PutEnrollment, change::DeleteEnrollment>
       change;
 };
 

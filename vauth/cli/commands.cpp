@@ -18,6 +18,9 @@ const char* const kCommandsHelp = R"(Commands (N is a device number, 1 for the f
   delete-credentials N           delete all of them
   touch N | deny N               answer the presence request key N is waiting on
   presence N auto|deny|manual    how key N answers presence requests [--delay MS] [--timeout MS]
+  uv N [auto|fail|manual|match|nomatch] [--timeout MS]
+                                 the fingerprint sensor: show it, set its mode, or answer
+                                 the reading key N waits for (match / nomatch)
   power-cycle N                  unplug and replug: PIN token, key agreement, pending state start over
   reset N                        wipe key N: credentials, PIN, new master secret (no touch needed)
   set-pin N PIN                  set or replace the PIN
@@ -168,6 +171,25 @@ int dispatch(const Invocation& inv, const ControlClient& client) {
     if (inv.timeout) body["timeout_ms"] = *inv.timeout;
     return answer(inv, client.request("PUT", dev() + "/presence", body.dump()),
                   [&](const auto& j) { render_presence(std::cout, j, inv.args[0]); });
+  }
+  if (c == "uv") {
+    need_args(inv, 1, 2, "uv N [auto|fail|manual|match|nomatch] [--timeout MS]");
+    auto show = [&](const auto& j) {
+      std::cout << "device " << inv.args[0] << " sensor: " << j.value("mode", "?") << ", "
+                << j.value("enrolled", 0u) << " finger(s) enrolled, " << j.value("uvRetries", 0u) << " UV retries"
+                << (j.contains("pending") && !j["pending"].is_null() ? ", waiting for a finger" : "") << "\n";
+    };
+    if (inv.args.size() == 2 && (inv.args[1] == "match" || inv.args[1] == "nomatch")) {
+      return answer(inv, client.request("POST", dev() + "/uv/" + inv.args[1]), [&](const auto& j) {
+        std::cout << "answered the pending " << j.value("operation", "reading") << " on device " << inv.args[0]
+                  << ": " << j.value("result", "?") << "\n";
+      });
+    }
+    if (inv.args.size() == 1 && !inv.timeout) return answer(inv, client.request("GET", dev() + "/uv"), show);
+    nlohmann::json body = nlohmann::json::object();
+    if (inv.args.size() == 2) body["mode"] = inv.args[1];
+    if (inv.timeout) body["timeout_ms"] = *inv.timeout;
+    return answer(inv, client.request("PUT", dev() + "/uv", body.dump()), show);
   }
   if (c == "power-cycle") {
     need_args(inv, 1, 1, "power-cycle N");

@@ -15,7 +15,15 @@ Bytes encode_response(const Response& r) {
 // Commands whose parameters are a CBOR map (the others take none).
 bool takes_parameters(uint8_t cmd) {
   return cmd == command::kMakeCredential || cmd == command::kGetAssertion || cmd == command::kClientPin ||
-         cmd == command::kCredentialManagement || cmd == command::kCredentialManagementPreview;
+         cmd == command::kCredentialManagement || cmd == command::kCredentialManagementPreview ||
+         cmd == command::kBioEnrollment || cmd == command::kBioEnrollmentPreview || cmd == command::kConfig;
+}
+
+// Commands a profile may leave out: unknown to such a key, whatever they carry.
+bool offered(const Profile& p, uint8_t cmd) {
+  if (cmd == command::kBioEnrollment || cmd == command::kBioEnrollmentPreview) return p.built_in_uv;
+  if (cmd == command::kConfig) return p.authenticator_config;
+  return true;
 }
 
 bool is_credential_management(uint8_t cmd) {
@@ -30,6 +38,7 @@ Authenticator::~Authenticator() {
   // Whoever waits for our replies may already be gone: answer nobody from here on.
   session_->closed = true;
   session_->presence.cancel();
+  session_->verifier.cancel();
 }
 
 void Authenticator::handle_cbor(ByteView request, Reply reply) {
@@ -46,6 +55,7 @@ void Authenticator::handle_cbor(ByteView request, Reply reply) {
   // Likewise an RP/credential enumeration continues only through credential management.
   if (!is_credential_management(cmd)) s.enumeration.reset();
 
+  if (!offered(s.profile, cmd)) return done(error(Status::InvalidCommand));
   cbor::Value::Map params;
   if (takes_parameters(cmd)) {
     if (body.empty()) return done(error(Status::MissingParameter));
@@ -60,11 +70,14 @@ void Authenticator::handle_cbor(ByteView request, Reply reply) {
     case command::kGetAssertion: return get_assertion(s, params, done);
     case command::kGetNextAssertion: return get_next_assertion(s, done);
     case command::kGetInfo: return done(get_info(s));
-    case command::kClientPin: return done(client_pin(s, params));
+    case command::kClientPin: return client_pin(s, params, done);
     case command::kReset: return reset(s, done);
     case command::kSelection: return selection(s, done);
     case command::kCredentialManagement:
     case command::kCredentialManagementPreview: return done(credential_management(s, params));
+    case command::kBioEnrollment:
+    case command::kBioEnrollmentPreview: return bio_enrollment(s, params, done);
+    case command::kConfig: return done(authenticator_config(s, params));
     default: return done(error(Status::InvalidCommand));
   }
 }
@@ -79,9 +92,7 @@ void Authenticator::handle_msg(ByteView apdu, Reply reply) {
   reply(u2f(*session_, apdu));
 }
 
-void Authenticator::cancel() {
-  if (session_->waiting_for_user) session_->presence.cancel();
-}
+void Authenticator::cancel() { session_->cancel_user_wait(); }
 
 bool Authenticator::waiting_for_user() const { return session_->waiting_for_user; }
 

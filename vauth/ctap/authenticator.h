@@ -11,6 +11,7 @@
 #include "vauth/ctap/message_handler.h"
 #include "vauth/ctap/presence.h"
 #include "vauth/ctap/profile.h"
+#include "vauth/ctap/user_verifier.h"
 
 namespace vauth::ctap {
 
@@ -20,6 +21,9 @@ struct Environment {
   TimerQueue& timers;
   Presence& presence;
   Profile profile;
+  // The fingerprint sensor; without one, every reading matches (when the
+  // profile has built-in UV and a finger is enrolled).
+  UserVerifier* user_verifier = nullptr;
 };
 
 class Session;

@@ -1,6 +1,7 @@
 // authenticatorGetAssertion and authenticatorGetNextAssertion (CTAP 2.1 §6.2-6.3).
 #include "vauth/crypto/primitives.h"
 #include "vauth/ctap/auth_data.h"
+#include "vauth/ctap/built_in_uv.h"
 #include "vauth/ctap/commands.h"
 #include "vauth/ctap/fields.h"
 #include "vauth/ctap/pin_token.h"
@@ -90,6 +91,46 @@ void respond(Session& s, Request r, std::optional<Bytes> allowed_id, std::vector
   done(std::move(first));
 }
 
+// Steps 7-12 once user verification is settled: locate the credentials, ask
+// for presence (unless `present` already, or "up" is false), sign.
+void locate_and_respond(Session& s, Request r, const Done& done, bool present) {
+  // Locate: the first allow-list entry that is ours, else every discoverable
+  // credential of the RP, newest first. credProtect (CTAP 2.1 §12.1, §6.2.2 step 7)
+  // hides credentials without UV, exactly as if they did not exist: level 3
+  // (userVerificationRequired) always, level 2 (...OptionalWithCredentialIDList)
+  // when no allowList names it.
+  std::optional<Bytes> allowed_id;
+  std::vector<Bytes> discoverable;
+  if (!r.allow_list.empty()) {
+    for (const auto& d : r.allow_list) {
+      if (d.type != "public-key") continue;
+      auto secret = s.credential(r.rp_id_hash, d.id);
+      if (secret && (r.user_verified || s.cred_protect(*secret, d.id) < 3)) {
+        allowed_id = d.id;
+        break;
+      }
+    }
+  } else {
+    for (const auto* c : s.state().credentials_for_rp(r.rp_id)) {
+      if (r.user_verified || c->cred_protect < 2) discoverable.push_back(c->id);
+    }
+  }
+  const bool found = allowed_id || !discoverable.empty();
+
+  if (present || !r.user_presence || (!found && s.profile.no_credentials_immediately)) {
+    if (!found) return done(error(Status::NoCredentials));
+    return respond(s, std::move(r), std::move(allowed_id), std::move(discoverable), done);
+  }
+  // Build the request before `r` is moved into the continuation (argument order is unspecified).
+  PresenceRequest touch{"getAssertion", r.rp_id};
+  s.request_presence(std::move(touch), [&s, done, found, r = std::move(r), allowed_id = std::move(allowed_id),
+                                            discoverable = std::move(discoverable)](Status st) mutable {
+    if (st != Status::Ok) return done(error(st));
+    if (!found) return done(error(Status::NoCredentials));
+    respond(s, std::move(r), std::move(allowed_id), std::move(discoverable), done);
+  });
+}
+
 }  // namespace
 
 void get_assertion(Session& s, const cbor::Value::Map& params, Done done) {
@@ -120,49 +161,29 @@ void get_assertion(Session& s, const cbor::Value::Map& params, Done done) {
       done(error(s.pin_set() ? Status::PinInvalid : Status::PinNotSet));
     });
   }
-  // Without a pinUvAuthParam, "uv" would ask for built-in user verification, which this key lacks.
-  if (!pin_auth && options.uv.value_or(false)) return done(error(Status::InvalidOption));
+  // Without a pinUvAuthParam, "uv" asks for built-in user verification (so may alwaysUv).
+  bool built_in_uv = false;
+  if (!pin_auth) {
+    if (Status st = plan_built_in_uv(s, options.uv.value_or(false), built_in_uv); st != Status::Ok) {
+      return done(error(st));
+    }
+  }
   r.used_token = pin_auth != nullptr;
   if (Status st = authorize_request(s, pin_auth, pin_protocol, r.client_data_hash, permission::kGetAssertion,
                                     r.rp_id, r.user_verified);
       st != Status::Ok) {
     return done(error(st));
   }
-
-  // Locate: the first allow-list entry that is ours, else every discoverable
-  // credential of the RP, newest first. credProtect (CTAP 2.1 §12.1, §6.2.2 step 7)
-  // hides credentials without UV, exactly as if they did not exist: level 3
-  // (userVerificationRequired) always, level 2 (...OptionalWithCredentialIDList)
-  // when no allowList names it.
-  std::optional<Bytes> allowed_id;
-  std::vector<Bytes> discoverable;
-  if (!r.allow_list.empty()) {
-    for (const auto& d : r.allow_list) {
-      if (d.type != "public-key") continue;
-      auto secret = s.credential(r.rp_id_hash, d.id);
-      if (secret && (r.user_verified || s.cred_protect(*secret, d.id) < 3)) {
-        allowed_id = d.id;
-        break;
-      }
-    }
-  } else {
-    for (const auto* c : s.state().credentials_for_rp(r.rp_id)) {
-      if (r.user_verified || c->cred_protect < 2) discoverable.push_back(c->id);
-    }
+  if (!built_in_uv) {
+    // A token from built-in UV carries the touch that came with the finger.
+    const bool present = r.used_token && s.token.user_present;
+    return locate_and_respond(s, std::move(r), done, present);
   }
-  const bool found = allowed_id || !discoverable.empty();
-
-  if (!r.user_presence || (!found && s.profile.no_credentials_immediately)) {
-    if (!found) return done(error(Status::NoCredentials));
-    return respond(s, std::move(r), std::move(allowed_id), std::move(discoverable), done);
-  }
-  // Build the request before `r` is moved into the continuation (argument order is unspecified).
-  PresenceRequest touch{"getAssertion", r.rp_id};
-  s.request_presence(std::move(touch), [&s, done, found, r = std::move(r), allowed_id = std::move(allowed_id),
-                                            discoverable = std::move(discoverable)](Status st) mutable {
+  UvRequest reading{"getAssertion", r.rp_id};
+  s.verify_user(std::move(reading), [&s, done, r = std::move(r)](Status st) mutable {
     if (st != Status::Ok) return done(error(st));
-    if (!found) return done(error(Status::NoCredentials));
-    respond(s, std::move(r), std::move(allowed_id), std::move(discoverable), done);
+    r.user_verified = true;
+    locate_and_respond(s, std::move(r), done, true);  // a finger on the sensor is also a touch
   });
 }
 

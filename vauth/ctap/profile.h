@@ -52,6 +52,24 @@ struct Profile {
   // then say NO_CREDENTIALS (no silent probing). True answers at once.
   bool no_credentials_immediately = false;
 
+  // Built-in user verification: a simulated fingerprint sensor (user_verifier.h)
+  // with bio enrollment. Capable is not configured: getInfo says "uv": true only
+  // once a finger is enrolled. Off: no "uv", "bioEnroll" or uvModality at all.
+  bool built_in_uv = true;
+  uint8_t max_uv_retries = 8;                 // uvRetries after a match or a correct PIN
+  uint8_t preferred_platform_uv_attempts = 3;  // getInfo preferredPlatformUVAttempts
+  uint8_t bio_samples_required = 4;           // enrollCaptureNextSample readings per finger
+  size_t max_fingerprints = 5;                // then FP_DATABASE_FULL
+  size_t max_template_friendly_name = 64;     // bytes of UTF-8
+  // authenticatorConfig (getInfo "authnrCfg", "setMinPINLength", "alwaysUv").
+  bool authenticator_config = true;
+  size_t max_rp_ids_for_set_min_pin_length = 8;
+  // Enterprise attestation (getInfo "ep", present only when supported; enabled
+  // through authenticatorConfig). Vendor-facilitated (enterpriseAttestation 1)
+  // is given only to these RP IDs; platform-managed (2) to any RP.
+  bool enterprise_attestation = true;
+  std::vector<std::string> enterprise_attestation_rp_ids;
+
   // ---- Persona switches (issue #6; set by vauth/daemon/personas/*.toml) ----
   // What the key advertises and serves beyond the fields above. The defaults
   // mean "everything vauth implements"; a persona narrows them. Command code
@@ -67,7 +85,7 @@ struct Profile {
   std::optional<std::vector<std::string>> versions;    // getInfo versions; nullopt: what vauth implements
   std::optional<std::vector<std::string>> extensions;  // advertised and honoured; nullopt: all implemented
   std::vector<std::string> transports{"usb"};          // getInfo transports
-  std::optional<uint64_t> firmware_version;            // getInfo firmwareVersion (0x0E)
+  std::optional<uint64_t> firmware_version = 0x00010000;  // getInfo firmwareVersion (0x0E); nullopt: omitted
 
   bool command_enabled(uint8_t command) const {
     return !commands || std::find(commands->begin(), commands->end(), command) != commands->end();

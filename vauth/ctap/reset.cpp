@@ -1,4 +1,5 @@
-// authenticatorReset (CTAP 2.0 §5.6): forget every credential and the PIN.
+// authenticatorReset (CTAP 2.0 §5.6): forget every credential, the PIN, the
+// enrolled fingers and what authenticatorConfig set.
 #include "vauth/ctap/commands.h"
 
 namespace vauth::ctap {
@@ -15,6 +16,7 @@ void reset(Session& s, Done done) {
     s.pin.consecutive_failures = 0;
     s.pending_assertions.reset();
     s.enumeration.reset();
+    s.enrollment.reset();
     s.regenerate_key_agreement();
     revoke_pin_uv_auth_token(s);
     done(Response{});

@@ -1,5 +1,7 @@
 #include "vauth/ctap/session.h"
 
+#include <algorithm>
+
 #include "vauth/ctap/attestation.h"
 
 namespace vauth::ctap {
@@ -15,7 +17,13 @@ Status presence_status(PresenceResult r) {
 }
 
 Session::Session(Environment env)
-    : store(env.store), rng(env.rng), timers(env.timers), presence(env.presence), profile(std::move(env.profile)) {
+    : store(env.store),
+      rng(env.rng),
+      timers(env.timers),
+      presence(env.presence),
+      profile(std::move(env.profile)),
+      own_verifier(env.user_verifier ? nullptr : std::make_unique<ControlledUserVerifier>(env.timers)),
+      verifier(env.user_verifier ? *env.user_verifier : *own_verifier) {
   provision(store, rng, profile);
   power_up();
 }
@@ -27,6 +35,19 @@ void Session::request_presence(PresenceRequest req, std::function<void(Status)> 
     if (closed) return;
     then(presence_status(r));
   });
+}
+
+size_t Session::min_pin_length() const {
+  return std::max<size_t>(profile.min_pin_length, state().config.min_pin_length);
+}
+
+void Session::cancel_user_wait() {
+  if (!waiting_for_user) return;
+  if (waiting_for_uv) {
+    verifier.cancel();
+  } else {
+    presence.cancel();
+  }
 }
 
 std::optional<CredentialSecret> Session::credential(ByteView rp_id_hash, ByteView id) const {
@@ -53,6 +74,7 @@ void Session::power_up() {
   powered_up = timers.now();
   pin.consecutive_failures = 0;
   pending_assertions.reset();
+  enrollment.reset();
   u2f_presence_until.reset();
   enumeration.reset();
   regenerate_key_agreement();

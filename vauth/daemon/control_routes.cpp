@@ -6,6 +6,7 @@
 #include "vauth/ctap/pin_policy.h"
 #include "vauth/daemon/base64url.h"
 #include "vauth/daemon/device_json.h"
+#include "vauth/daemon/uv_routes.h"
 
 namespace vauth::daemon {
 namespace {
@@ -118,6 +119,7 @@ ControlResponse ControlRoutes::device_route(const ControlRequest& r, VirtualDevi
     return ok(device_detail(d));
   }
   const std::string& what = rest[0];
+  if (what == "uv") return uv_route(r, d, rest, events_);
   if (what == "credentials" && rest.size() == 1) {
     require_method(r, {"GET", "DELETE"});
     if (r.method == "GET") return ok(credentials_json(d.state()));

@@ -57,6 +57,15 @@ PresenceSettings presence_settings(const DaemonOptions& o) {
   return p;
 }
 
+UvSettings uv_settings(const DaemonOptions& o) {
+  UvSettings u;
+  u.mode = o.uv == UvMode::Fail     ? ctap::ControlledUserVerifier::Mode::NoMatch
+           : o.uv == UvMode::Manual ? ctap::ControlledUserVerifier::Mode::Wait
+                                    : ctap::ControlledUserVerifier::Mode::Match;
+  u.timeout = Duration(o.uv_timeout_ms);
+  return u;
+}
+
 std::vector<std::unique_ptr<VirtualDevice>> make_devices(boost::asio::io_context& io, const Clock& clock,
                                                          const DaemonOptions& o, EventBus& events,
                                                          ProtocolTrace* trace) {
@@ -72,6 +81,8 @@ std::vector<std::unique_ptr<VirtualDevice>> make_devices(boost::asio::io_context
     s.seed = d.seed;
     s.presence = presence_settings(d);
     s.preset_pin = d.pin;
+    s.uv = uv_settings(d);
+    s.preset_fingerprints = d.fingerprints;
     s.store.kind = o.store == StoreKind::Batched     ? StoreSettings::Kind::Batched
                    : o.store == StoreKind::Ephemeral ? StoreSettings::Kind::Ephemeral
                                                      : StoreSettings::Kind::Durable;

@@ -111,7 +111,7 @@ namespace {
 // `sources` adds (config file, [[device]] table, persona). parse_options runs
 // it for the top level and once per [[device]] table.
 ParseResult resolve(int argc, const char* const argv[], OptionSources& sources) {
-  std::string transport = "auto", listen = "127.0.0.1:3240", attestation = "batch", presence = "auto",
+  std::string transport = "auto", listen = "127.0.0.1:3240", attestation = "batch", presence = "auto", uv = "none",
               algorithms = "es256,eddsa", aaguid, vid, pid;
   DaemonOptions o;
   uint64_t seed = 0;
@@ -160,6 +160,14 @@ ParseResult resolve(int argc, const char* const argv[], OptionSources& sources) 
       ("presence-delay", po::value(&o.presence_delay_ms)->value_name("MS"), "auto/deny: answer presence requests after MS milliseconds")
       ("presence-timeout", po::value(&o.presence_timeout_ms)->value_name("MS"),
        "manual: give up after MS milliseconds with CTAP2_ERR_USER_ACTION_TIMEOUT (default 30000; 0 waits forever)")
+      ("uv", po::value(&uv)->value_name("auto|fail|manual|none"),
+       "built-in user verification (a simulated fingerprint sensor): every reading matches, none does, "
+       "or each waits for the control API (vauthctl uv match/nomatch); none: no sensor (default none, like most "
+       "security keys; --fingerprints alone means auto)")
+      ("uv-timeout", po::value(&o.uv_timeout_ms)->value_name("MS"),
+       "manual: a reading gives up after MS milliseconds (default 30000; 0 waits forever)")
+      ("fingerprints", po::value(&o.fingerprints)->value_name("N"),
+       "start with N enrolled fingers when the key has none, so built-in UV is configured (default 0)")
       ("name", po::value(&o.hid.name)->value_name("TEXT"), "HID device / USB product name")
       ("serial", po::value(&o.hid.serial)->value_name("TEXT"), "HID / USB serial number")
       ("vid", po::value(&vid)->value_name("HEX"), "USB vendor ID (default 1209)")
@@ -253,6 +261,18 @@ ParseResult resolve(int argc, const char* const argv[], OptionSources& sources) 
   else if (presence == "deny") o.presence = PresenceMode::Deny;
   else if (presence == "manual") o.presence = PresenceMode::Manual;
   else return fail("--presence must be auto, deny or manual");
+  // A key with enrolled fingers needs a sensor: --fingerprints alone asks for one.
+  if (vm.count("fingerprints") && !vm.count("uv") && o.fingerprints > 0) uv = "auto";
+  if (uv == "auto") o.uv = UvMode::Auto;
+  else if (uv == "fail") o.uv = UvMode::Fail;
+  else if (uv == "manual") o.uv = UvMode::Manual;
+  else if (uv == "none") o.uv = UvMode::None;
+  else return fail("--uv must be auto, fail, manual or none");
+  o.profile.built_in_uv = o.uv != UvMode::None;
+  if (o.fingerprints > o.profile.max_fingerprints) {
+    return fail("--fingerprints must be at most " + std::to_string(o.profile.max_fingerprints));
+  }
+  if (o.fingerprints > 0 && o.uv == UvMode::None) return fail("--fingerprints needs a sensor (not --uv none)");
   if (vm.count("no-control")) {
     if (vm.count("control-socket") || vm.count("control-listen")) return fail("--no-control excludes the other --control-* options");
   } else {

@@ -38,6 +38,7 @@ std::string default_seqpacket_dir();
 std::string default_state_dir();
 
 enum class StoreKind { Durable, Batched, Ephemeral };
+enum class UvMode { Auto, Fail, Manual, None };
 
 struct DaemonOptions {
   TransportKind transport = TransportKind::Auto;
@@ -49,6 +50,11 @@ struct DaemonOptions {
   PresenceMode presence = PresenceMode::Auto;
   uint32_t presence_delay_ms = 0;
   uint32_t presence_timeout_ms = 30'000;  // manual mode: then CTAP2_ERR_USER_ACTION_TIMEOUT (0: forever)
+  // The simulated fingerprint sensor: match, fail, or wait for the control API;
+  // UvMode::None means no built-in UV at all (profile.built_in_uv = false).
+  UvMode uv = UvMode::Auto;
+  uint32_t uv_timeout_ms = 30'000;
+  size_t fingerprints = 0;  // enrolled at start when the key has none
   ControlOptions control;
   std::optional<std::string> pin;
   StoreKind store = StoreKind::Durable;

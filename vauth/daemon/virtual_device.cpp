@@ -36,6 +36,16 @@ void preset_pin(store::Store& store, const DeviceSettings& s) {
   store.commit(store::Mutation{store::change::SetPin{ctap::pin_hash(*s.preset_pin), s.profile.max_pin_retries}});
 }
 
+// Preset fingers, like a preset PIN, go only into a key that has none enrolled.
+void preset_fingerprints(store::Store& store, crypto::Rng& rng, const DeviceSettings& s) {
+  if (s.preset_fingerprints == 0 || !s.profile.built_in_uv || !store.state().enrollments.empty()) return;
+  std::vector<store::Mutation> changes;
+  for (size_t i = 0; i < s.preset_fingerprints; ++i) {
+    changes.push_back(store::Mutation{store::change::PutEnrollment{{rng.bytes(2), "finger " + std::to_string(i + 1)}}});
+  }
+  store.commit(changes);
+}
+
 }  // namespace
 
 VirtualDevice::VirtualDevice(boost::asio::io_context& io, const Clock& clock, DeviceSettings settings)
@@ -48,12 +58,15 @@ VirtualDevice::VirtualDevice(boost::asio::io_context& io, const Clock& clock, De
       rng_(make_rng(settings.seed)),
       store_(open_store(settings.store)),
       presence_(timers_),
-      presence_tracer_(presence_, timers_, events_, index_) {
+      presence_tracer_(presence_, timers_, events_, index_),
+      uv_(timers_) {
   journal_ = dynamic_cast<store::JournalStore*>(store_.get());
   preset_pin(*store_, settings);
+  preset_fingerprints(*store_, *rng_, settings);
   set_presence(settings.presence);
+  set_uv(settings.uv);
   authenticator_ = std::make_unique<ctap::Authenticator>(
-      ctap::Environment{*store_, *rng_, timers_, presence_tracer_, std::move(settings.profile)});
+      ctap::Environment{*store_, *rng_, timers_, presence_tracer_, std::move(settings.profile), &uv_});
   if (settings.store.kind == StoreSettings::Kind::Batched) schedule_sync();
   tracer_ = std::make_unique<TracingHandler>(*authenticator_, events_, index_, clock, trace_);
   engine_ = std::make_unique<transport::CtaphidEngine>(*tracer_, timers_, [this](const transport::Report& r) {
@@ -104,6 +117,12 @@ void VirtualDevice::set_presence(const PresenceSettings& s) {
   presence_.set_mode(s.mode);
   presence_.set_delay(s.delay);
   presence_.set_timeout(s.timeout);
+}
+
+void VirtualDevice::set_uv(const UvSettings& s) {
+  uv_settings_ = s;
+  uv_.set_mode(s.mode);
+  uv_.set_timeout(s.timeout);
 }
 
 void VirtualDevice::power_cycle() {

@@ -17,6 +17,7 @@
 #include "transports/timer_pump.h"
 #include "vauth/crypto/rng.h"
 #include "vauth/ctap/authenticator.h"
+#include "vauth/ctap/user_verifier.h"
 #include "vauth/daemon/event_bus.h"
 #include "vauth/daemon/presence_tracer.h"
 #include "vauth/daemon/protocol_trace.h"
@@ -29,6 +30,13 @@ namespace vauth::daemon {
 struct PresenceSettings {
   ctap::ControlledPresence::Mode mode = ctap::ControlledPresence::Mode::Approve;
   Duration delay{0};
+  Duration timeout{30'000};
+};
+
+// The simulated fingerprint sensor: its mode and, in manual mode, how long a
+// reading waits for the control API (0 = forever).
+struct UvSettings {
+  ctap::ControlledUserVerifier::Mode mode = ctap::ControlledUserVerifier::Mode::Match;
   Duration timeout{30'000};
 };
 
@@ -47,6 +55,8 @@ struct DeviceSettings {
   StoreSettings store;
   PresenceSettings presence;
   std::optional<std::string> preset_pin;
+  UvSettings uv;
+  size_t preset_fingerprints = 0;        // enrolled at start when the state has none
   EventBus* events = nullptr;            // where requests and prompts are reported (optional)
   ProtocolTrace* trace = nullptr;        // --trace/--pcap: every report and message (optional)
 };
@@ -79,6 +89,10 @@ class VirtualDevice final : public transport::HidEndpoint {
   const PresenceTracer& presence() const { return presence_tracer_; }
   const PresenceSettings& presence_settings() const { return presence_settings_; }
   void set_presence(const PresenceSettings& s);
+  ctap::ControlledUserVerifier& user_verifier() { return uv_; }
+  const ctap::ControlledUserVerifier& user_verifier() const { return uv_; }
+  const UvSettings& uv_settings() const { return uv_settings_; }
+  void set_uv(const UvSettings& s);
   TimePoint now() const { return timers_.now(); }
 
   // Unplug and re-plug without the host noticing a new device: transactions
@@ -108,6 +122,8 @@ class VirtualDevice final : public transport::HidEndpoint {
   ctap::ControlledPresence presence_;
   PresenceTracer presence_tracer_;
   PresenceSettings presence_settings_;
+  ctap::ControlledUserVerifier uv_;
+  UvSettings uv_settings_;
   std::unique_ptr<ctap::Authenticator> authenticator_;
   std::unique_ptr<TracingHandler> tracer_;
   std::unique_ptr<transport::CtaphidEngine> engine_;
