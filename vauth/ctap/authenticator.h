@@ -14,15 +14,20 @@
 
 namespace vauth::ctap {
 
+class AuthDataFaults;
+
 struct Environment {
   store::Store& store;
   crypto::Rng& rng;
   TimerQueue& timers;
   Presence& presence;
   Profile profile;
+  // The CTAP fault layer's hook into signing (see auth_data_faults.h); optional.
+  AuthDataFaults* auth_data_faults = nullptr;
 };
 
 class Session;
+struct Response;
 
 class Authenticator final : public MessageHandler {
  public:
@@ -51,6 +56,8 @@ class Authenticator final : public MessageHandler {
   size_t wink_count() const;
 
  private:
+  void dispatch(Session& s, ByteView request, const std::function<void(Response)>& done);
+
   std::unique_ptr<Session> session_;
 };
 

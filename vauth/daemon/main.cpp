@@ -62,6 +62,7 @@ std::vector<std::unique_ptr<VirtualDevice>> make_devices(boost::asio::io_context
     if (o.seed) s.seed = *o.seed + i;
     s.presence = presence_settings(o);
     s.preset_pin = o.pin;
+    s.faults = o.faults;
     s.store.kind = o.store == StoreKind::Batched     ? StoreSettings::Kind::Batched
                    : o.store == StoreKind::Ephemeral ? StoreSettings::Kind::Ephemeral
                                                      : StoreSettings::Kind::Durable;

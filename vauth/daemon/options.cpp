@@ -7,6 +7,8 @@
 #include <unistd.h>
 
 #include "vauth/base/bytes.h"
+#include "vauth/ctap/quirks.h"
+#include "vauth/faults/fault_parse.h"
 
 namespace po = boost::program_options;
 
@@ -149,6 +151,13 @@ ParseResult parse_options(int argc, const char* const argv[]) {
       ("serial", po::value(&o.hid.serial)->value_name("TEXT"), "HID / USB serial number")
       ("vid", po::value(&vid)->value_name("HEX"), "USB vendor ID (default 1209)")
       ("pid", po::value(&pid)->value_name("HEX"), "USB product ID (default 7a01)");
+  std::vector<std::string> fault_rules, quirks;
+  po::options_description misbehave("Faults and quirks (docs/faults.md)");
+  misbehave.add_options()
+      ("fault", po::value(&fault_rules)->value_name("RULE")->composing(),
+       "inject a fault, e.g. ctap:makeCredential:status=KEY_STORE_FULL,times=1 (repeatable; every device)")
+      ("quirk", po::value(&quirks)->value_name("NAME[=VALUE]")->composing(),
+       "behave like a quirky real key, e.g. reject-large-lists or truncate-user-name=64 (repeatable)");
   po::options_description control("Control API (docs/control-api.md)");
   control.add_options()
       ("control-socket", po::value(&control_socket)->value_name("PATH"),
@@ -162,7 +171,7 @@ ParseResult parse_options(int argc, const char* const argv[]) {
        "the bearer token TCP clients must send (Authorization: Bearer TOKEN)")
       ("control-allow-remote", "let --control-listen bind a non-loopback address");
   po::options_description all;
-  all.add(general).add(state).add(key).add(control);
+  all.add(general).add(state).add(key).add(misbehave).add(control);
 
   po::variables_map vm;
   try {
@@ -240,6 +249,14 @@ ParseResult parse_options(int argc, const char* const argv[]) {
     *field = get_u16_be(b->data());
   }
   if (vm.count("export-attestation-ca")) o.export_attestation_ca = export_ca;
+  for (const std::string& text : fault_rules) {
+    auto rule = faults::parse_rule(text);
+    if (!rule) return fail("--fault " + text + ": " + rule.error());
+    o.faults.push_back(std::move(*rule));
+  }
+  for (const std::string& text : quirks) {
+    if (auto err = ctap::apply_quirk(o.profile, text)) return fail("--quirk: " + *err);
+  }
   return ParseResult{o, 0, ""};
 }
 

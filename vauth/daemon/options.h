@@ -9,6 +9,7 @@
 #include "transports/hid_endpoint.h"
 #include "transports/usbip_server.h"
 #include "vauth/ctap/profile.h"
+#include "vauth/faults/fault_plan.h"
 
 namespace vauth::daemon {
 
@@ -47,6 +48,7 @@ struct DaemonOptions {
   uint32_t presence_timeout_ms = 30'000;  // manual mode: then CTAP2_ERR_USER_ACTION_TIMEOUT (0: forever)
   ControlOptions control;
   std::optional<std::string> pin;
+  std::vector<faults::Rule> faults;  // --fault, for every device (docs/faults.md)
   StoreKind store = StoreKind::Durable;
   std::string state_dir = default_state_dir();
   std::optional<std::string> passphrase_file, passphrase_env;
