@@ -124,6 +124,15 @@ Expected<std::optional<int64_t>, std::string> action_value(Layer layer, Action a
   }
 }
 
+// Commands and extension names must survive the text form: no separators, no control characters.
+bool valid_name(std::string_view s) {
+  if (s.empty() || s.size() > 64) return false;
+  for (unsigned char c : s) {
+    if (c < 0x20 || c == 0x7f || c == ':' || c == ',' || c == '=') return false;
+  }
+  return true;
+}
+
 Result finish(Rule r) {
   if (!layer_supports(r.layer, r.action)) {
     return unexpected(std::string("the ") + to_string(r.layer) + " layer has no action " + to_string(r.action));
@@ -160,7 +169,7 @@ std::optional<std::string> apply_option(Rule& r, std::string_view key, std::stri
     if (!number || *number > 0xff) return bad("a subcommand number");
     r.match.subcommand = *number;
   } else if (key == "ext") {
-    if (value.empty() || value.size() > 64) return bad("an extension identifier");
+    if (!valid_name(value)) return bad("an extension identifier");
     r.match.extension = std::string(value);
   } else if (key == "after" || key == "until") {
     if (!number || *number > static_cast<uint64_t>(kMaxMillis)) return bad("milliseconds");
@@ -223,6 +232,7 @@ Result parse_rule(std::string_view text) {
   if (c2 != std::string_view::npos) {
     r.match.command = std::string(rest.substr(0, c2));
     if (r.match.command.empty()) return unexpected(std::string("empty command (use * for any)"));
+    if (!valid_name(r.match.command)) return unexpected(std::string("a command has no ':', ',', '=' or control characters"));
     rest = rest.substr(c2 + 1);
   }
   const size_t eq = rest.find('=');
@@ -259,7 +269,9 @@ Result parse_rule_json(const nlohmann::json& j) {
   Rule r;
   bool have_action = false;
   std::optional<std::string> value_str;
-  for (const auto& [key, v] : j.items()) {
+  for (const auto& item : j.items()) {
+    const std::string& key = item.key();  // not a structured binding: clang 14 cannot capture those
+    const nlohmann::json& v = item.value();
     auto text = [&]() -> std::optional<std::string> {
       if (v.is_string()) return v.get<std::string>();
       if (v.is_number_unsigned()) return std::to_string(v.get<uint64_t>());
@@ -271,8 +283,8 @@ Result parse_rule_json(const nlohmann::json& j) {
       if (!l) return unexpected(std::string("where must be ctaphid, ctap, u2f, presence, store or device"));
       r.layer = *l;
     } else if (key == "command") {
-      if (!v.is_string() || v.get<std::string>().empty() || v.get<std::string>().size() > 64) {
-        return unexpected(std::string("command must be a non-empty string"));
+      if (!v.is_string() || !valid_name(v.get<std::string>())) {
+        return unexpected(std::string("command must be a name without ':', ',', '=' or control characters"));
       }
       r.match.command = v.get<std::string>();
     } else if (key == "action") {

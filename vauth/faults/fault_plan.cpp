@@ -7,47 +7,50 @@
 namespace vauth::faults {
 namespace {
 
+constexpr unsigned bit(Layer l) { return 1u << static_cast<unsigned>(l); }
+
+// (A bit set of layers, not an initializer_list: a list member would dangle.)
 struct ActionInfo {
   Action action;
   const char* name;
-  std::initializer_list<Layer> layers;
+  unsigned layers;
 };
 
 using L = Layer;
-const std::array kActions = {
-    ActionInfo{Action::Drop, "drop", {L::Ctaphid}},
-    ActionInfo{Action::Duplicate, "duplicate", {L::Ctaphid}},
-    ActionInfo{Action::Reorder, "reorder", {L::Ctaphid}},
-    ActionInfo{Action::Corrupt, "corrupt", {L::Ctaphid}},
-    ActionInfo{Action::WrongCid, "wrong-cid", {L::Ctaphid}},
-    ActionInfo{Action::WrongSeq, "wrong-seq", {L::Ctaphid}},
-    ActionInfo{Action::Truncate, "truncate", {L::Ctaphid}},
-    ActionInfo{Action::Error, "error", {L::Ctaphid}},
-    ActionInfo{Action::InitNonce, "init-nonce", {L::Ctaphid}},
-    ActionInfo{Action::Delay, "delay", {L::Ctaphid, L::Ctap, L::U2f}},
-    ActionInfo{Action::Status, "status", {L::Ctap, L::U2f}},
-    ActionInfo{Action::Stall, "stall", {L::Ctap, L::U2f}},
-    ActionInfo{Action::BadSignature, "bad-signature", {L::Ctap, L::U2f}},
-    ActionInfo{Action::BadRpIdHash, "bad-rpid-hash", {L::Ctap}},
-    ActionInfo{Action::FlipUp, "flip-up", {L::Ctap}},
-    ActionInfo{Action::FlipUv, "flip-uv", {L::Ctap}},
-    ActionInfo{Action::CounterFreeze, "counter-freeze", {L::Ctap}},
-    ActionInfo{Action::CounterBack, "counter-back", {L::Ctap}},
-    ActionInfo{Action::ExtraExtension, "extra-extension", {L::Ctap}},
-    ActionInfo{Action::MalformedCbor, "malformed-cbor", {L::Ctap}},
-    ActionInfo{Action::NonCanonicalCbor, "noncanonical-cbor", {L::Ctap}},
-    ActionInfo{Action::MissingField, "missing-field", {L::Ctap}},
-    ActionInfo{Action::BrokenChain, "broken-chain", {L::Ctap}},
-    ActionInfo{Action::Timeout, "timeout", {L::Presence}},
-    ActionInfo{Action::Deny, "deny", {L::Presence}},
-    ActionInfo{Action::Approve, "approve", {L::Presence}},
-    ActionInfo{Action::TwoTouches, "two-touches", {L::Presence}},
-    ActionInfo{Action::Eio, "eio", {L::Store}},
-    ActionInfo{Action::Full, "full", {L::Store}},
-    ActionInfo{Action::ReadOnly, "read-only", {L::Store}},
-    ActionInfo{Action::Unplug, "unplug", {L::Device}},
-    ActionInfo{Action::PowerCycle, "power-cycle", {L::Device}},
-    ActionInfo{Action::Reboot, "reboot", {L::Device}},
+constexpr std::array kActions = {
+    ActionInfo{Action::Drop, "drop", bit(L::Ctaphid)},
+    ActionInfo{Action::Duplicate, "duplicate", bit(L::Ctaphid)},
+    ActionInfo{Action::Reorder, "reorder", bit(L::Ctaphid)},
+    ActionInfo{Action::Corrupt, "corrupt", bit(L::Ctaphid)},
+    ActionInfo{Action::WrongCid, "wrong-cid", bit(L::Ctaphid)},
+    ActionInfo{Action::WrongSeq, "wrong-seq", bit(L::Ctaphid)},
+    ActionInfo{Action::Truncate, "truncate", bit(L::Ctaphid)},
+    ActionInfo{Action::Error, "error", bit(L::Ctaphid)},
+    ActionInfo{Action::InitNonce, "init-nonce", bit(L::Ctaphid)},
+    ActionInfo{Action::Delay, "delay", bit(L::Ctaphid) | bit(L::Ctap) | bit(L::U2f)},
+    ActionInfo{Action::Status, "status", bit(L::Ctap) | bit(L::U2f)},
+    ActionInfo{Action::Stall, "stall", bit(L::Ctap) | bit(L::U2f)},
+    ActionInfo{Action::BadSignature, "bad-signature", bit(L::Ctap) | bit(L::U2f)},
+    ActionInfo{Action::BadRpIdHash, "bad-rpid-hash", bit(L::Ctap)},
+    ActionInfo{Action::FlipUp, "flip-up", bit(L::Ctap)},
+    ActionInfo{Action::FlipUv, "flip-uv", bit(L::Ctap)},
+    ActionInfo{Action::CounterFreeze, "counter-freeze", bit(L::Ctap)},
+    ActionInfo{Action::CounterBack, "counter-back", bit(L::Ctap)},
+    ActionInfo{Action::ExtraExtension, "extra-extension", bit(L::Ctap)},
+    ActionInfo{Action::MalformedCbor, "malformed-cbor", bit(L::Ctap)},
+    ActionInfo{Action::NonCanonicalCbor, "noncanonical-cbor", bit(L::Ctap)},
+    ActionInfo{Action::MissingField, "missing-field", bit(L::Ctap)},
+    ActionInfo{Action::BrokenChain, "broken-chain", bit(L::Ctap)},
+    ActionInfo{Action::Timeout, "timeout", bit(L::Presence)},
+    ActionInfo{Action::Deny, "deny", bit(L::Presence)},
+    ActionInfo{Action::Approve, "approve", bit(L::Presence)},
+    ActionInfo{Action::TwoTouches, "two-touches", bit(L::Presence)},
+    ActionInfo{Action::Eio, "eio", bit(L::Store)},
+    ActionInfo{Action::Full, "full", bit(L::Store)},
+    ActionInfo{Action::ReadOnly, "read-only", bit(L::Store)},
+    ActionInfo{Action::Unplug, "unplug", bit(L::Device)},
+    ActionInfo{Action::PowerCycle, "power-cycle", bit(L::Device)},
+    ActionInfo{Action::Reboot, "reboot", bit(L::Device)},
 };
 
 constexpr std::array<std::pair<Layer, const char*>, 6> kLayers = {{{L::Ctaphid, "ctaphid"},
@@ -110,7 +113,7 @@ std::optional<Action> action_from_string(std::string_view s) {
 
 bool layer_supports(Layer layer, Action action) {
   for (const auto& info : kActions) {
-    if (info.action == action) return std::find(info.layers.begin(), info.layers.end(), layer) != info.layers.end();
+    if (info.action == action) return (info.layers & bit(layer)) != 0;
   }
   return false;
 }
