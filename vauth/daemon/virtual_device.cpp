@@ -150,13 +150,13 @@ void VirtualDevice::unplug_for(Duration how_long) {
   engine_->reset();
   fault_filter_->reset();
   authenticator_->power_cycle();
-  if (events_) events_->publish("device.unplugged", {{"device", index_}, {"ms", how_long.count()}});
+  if (events_) events_->publish("fault.unplugged", {{"device", index_}, {"ms", how_long.count()}});
   replug_timer_ = timers_.call_after(how_long, [this] {
     replug_timer_.reset();
     unplugged_ = false;
     set_input_sink(std::move(unplugged_sink_));
     unplugged_sink_ = nullptr;
-    if (events_) events_->publish("device.replugged", {{"device", index_}});
+    if (events_) events_->publish("fault.replugged", {{"device", index_}});
   });
   pump_.kick();
 }
