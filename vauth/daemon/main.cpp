@@ -9,6 +9,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "transports/seqpacket_endpoint.h"
 #include "transports/uhid_device.h"
 #include "transports/usbip_server.h"
 #include "vauth/crypto/x509.h"
@@ -138,7 +139,18 @@ int main(int argc, char** argv) {
     std::vector<std::unique_ptr<transport::UhidDevice>> uhid;
     std::unique_ptr<transport::UsbipServer> usbip;
     bool use_usbip = o.transport == TransportKind::Usbip;
-    if (o.transport != TransportKind::Usbip) {
+    // --transport seqpacket: one Unix socket per key (for `vauth run`, docs/kernel-free.md).
+    std::vector<std::unique_ptr<transport::SeqpacketEndpoint>> seqpacket;
+    if (o.transport == TransportKind::Seqpacket) {
+      for (auto& d : devices) {
+        const std::string path = o.seqpacket_dir + "/device-" + std::to_string(d->index()) + ".sock";
+        seqpacket.push_back(std::make_unique<transport::SeqpacketEndpoint>(io, *d, path));
+        seqpacket.back()->start();
+        plugged(*d, events, DeviceLocation{"seqpacket", path, path, true},
+                "\"" + d->info().name + "\" serial " + d->info().serial + " on seqpacket " + path);
+      }
+    }
+    if (o.transport != TransportKind::Usbip && o.transport != TransportKind::Seqpacket) {
       try {
         for (auto& d : devices) {
           uhid.push_back(std::make_unique<transport::UhidDevice>(io, *d, o.uhid_path));
@@ -176,6 +188,7 @@ int main(int argc, char** argv) {
     signals.async_wait([&](const boost::system::error_code&, int signal) {
       log(std::string("stopping on ") + (signal == SIGINT ? "SIGINT" : "SIGTERM"));
       for (auto& u : uhid) u->stop();
+      for (auto& s : seqpacket) s->stop();
       for (auto& d : devices) events.publish("device.unplugged", {{"device", d->index()}});
       io.stop();
     });
