@@ -25,6 +25,9 @@ const char* const kCommandsHelp = R"(Commands (N is a device number, 1 for the f
   reset N                        wipe key N: credentials, PIN, new master secret (no touch needed)
   set-pin N PIN                  set or replace the PIN
   clear-pin N                    remove the PIN (not supported yet by the daemon)
+  fault add N RULE               inject a fault, e.g. ctap:getAssertion:status=OPERATION_DENIED,times=1
+  fault list N                   key N's fault rules and how often each matched and fired
+  fault clear N [ID]             remove every fault rule (or the one with ID) of key N
   events                         follow the event stream (requests, responses, prompts, devices)
   wait [--timeout S]             wait until the daemon answers and every key is plugged in (default 30 s)
   raw METHOD PATH [JSON]         any control API request, e.g. raw GET /v1/devices/1
@@ -122,6 +125,44 @@ int follow_events(const Invocation& inv, const ControlClient& client) {
   return kOk;
 }
 
+// vauthctl fault add|list|clear N ...: the /v1/devices/N/faults resource. Rules
+// travel as text ({"rule": ...}); the daemon parses and validates them.
+int fault_command(const Invocation& inv, const ControlClient& client) {
+  const char* form = "fault add N RULE | fault list N | fault clear N [ID]";
+  if (inv.args.empty()) throw Usage(std::string("usage: vauthctl ") + form);
+  Invocation rest = inv;
+  rest.args.erase(rest.args.begin());
+  const std::string& sub = inv.args[0];
+  if (sub == "add") {
+    need_args(rest, 2, 2, form);
+    const std::string path = "/v1/devices/" + device_arg(rest) + "/faults";
+    return answer(inv, client.request("POST", path, nlohmann::json{{"rule", rest.args[1]}}.dump()),
+                  [&](const auto& j) {
+                    std::cout << "added fault " << j.value("id", 0u) << " to device " << rest.args[0] << ": "
+                              << j.value("rule", "") << "\n";
+                  });
+  }
+  if (sub == "list") {
+    need_args(rest, 1, 1, form);
+    return answer(inv, client.request("GET", "/v1/devices/" + device_arg(rest) + "/faults"), [&](const auto& j) {
+      if (j.empty()) std::cout << "device " << rest.args[0] << " has no fault rules\n";
+      for (const auto& e : j) {
+        std::cout << e.value("id", 0u) << "  " << e.value("rule", "") << "  (matched " << e.value("matched", 0u)
+                  << ", fired " << e.value("fired", 0u) << ")\n";
+      }
+    });
+  }
+  if (sub == "clear") {
+    need_args(rest, 1, 2, form);
+    const std::string path = "/v1/devices/" + device_arg(rest) + "/faults" + (rest.args.size() == 2 ? "/" + rest.args[1] : "");
+    return answer(inv, client.request("DELETE", path), [&](const auto& j) {
+      if (j.contains("removed")) std::cout << "removed fault " << j.value("removed", 0u) << " from device " << rest.args[0] << "\n";
+      else std::cout << "cleared " << j.value("cleared", 0u) << " fault rule(s) of device " << rest.args[0] << "\n";
+    });
+  }
+  throw Usage(std::string("usage: vauthctl ") + form);
+}
+
 int dispatch(const Invocation& inv, const ControlClient& client) {
   const std::string& c = inv.command;
   auto dev = [&] { return "/v1/devices/" + device_arg(inv); };
@@ -209,6 +250,7 @@ int dispatch(const Invocation& inv, const ControlClient& client) {
     need_args(inv, 1, 1, "clear-pin N");
     return answer(inv, client.request("DELETE", dev() + "/pin"), done("cleared the PIN of device " + inv.args[0]));
   }
+  if (c == "fault") return fault_command(inv, client);
   if (c == "events") {
     need_args(inv, 0, 0, "events");
     return follow_events(inv, client);

@@ -2,6 +2,7 @@
 
 #include "vauth/cbor/codec.h"
 #include "vauth/ctap/commands.h"
+#include "vauth/ctap/store_failure.h"
 
 namespace vauth::ctap {
 namespace {
@@ -43,7 +44,22 @@ Authenticator::~Authenticator() {
 
 void Authenticator::handle_cbor(ByteView request, Reply reply) {
   Session& s = *session_;
-  auto done = [reply = std::move(reply)](Response r) { reply(encode_response(r)); };
+  // Exactly one answer per request, even when a failed store commit cuts it short.
+  auto answered = std::make_shared<bool>(false);
+  auto done = [reply = std::move(reply), answered](Response r) {
+    if (*answered) return;
+    *answered = true;
+    reply(encode_response(r));
+  };
+  s.fail_request = [done](Status st) { done(error(st)); };
+  try {
+    dispatch(s, request, done);
+  } catch (const store::StoreError& e) {
+    done(error(store_failure_status(e)));
+  }
+}
+
+void Authenticator::dispatch(Session& s, ByteView request, const Done& done) {
   if (request.empty()) return done(error(Status::InvalidLength));
   const uint8_t cmd = request[0];
   ByteView body = request.subspan(1);
@@ -89,7 +105,13 @@ void Authenticator::handle_msg(ByteView apdu, Reply reply) {
     put_u16_be(sw, 0x6d00);
     return reply(sw);
   }
-  reply(u2f(*session_, apdu));
+  Bytes response;
+  try {
+    response = u2f(*session_, apdu);
+  } catch (const store::StoreError& e) {
+    put_u16_be(response, store_failure_sw(e));
+  }
+  reply(std::move(response));
 }
 
 void Authenticator::cancel() { session_->cancel_user_wait(); }

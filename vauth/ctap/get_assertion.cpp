@@ -5,6 +5,7 @@
 #include "vauth/ctap/commands.h"
 #include "vauth/ctap/fields.h"
 #include "vauth/ctap/pin_token.h"
+#include "vauth/ctap/quirks.h"
 
 namespace vauth::ctap {
 namespace {
@@ -33,6 +34,7 @@ Response sign_assertion(Session& s, const Request& r, ByteView id, const crypto:
   ad.user_present = r.user_presence;
   ad.user_verified = r.user_verified;
   ad.sign_count = s.next_sign_count();
+  s.before_signing(ad);
   const Bytes auth_data = ad.serialize();
 
   cbor::Value::Map out;
@@ -50,6 +52,7 @@ Response sign_assertion(Session& s, const Request& r, ByteView id, const crypto:
     out[kUser] = std::move(user);
   }
   if (first && total > 1) out[kNumberOfCredentials] = total;
+  quirk_trim_assertion(s.profile.quirks, r.allow_list.size(), out);
   return Response{Status::Ok, cbor::Value(std::move(out))};
 }
 
@@ -104,7 +107,7 @@ void locate_and_respond(Session& s, Request r, const Done& done, bool present) {
   if (!r.allow_list.empty()) {
     for (const auto& d : r.allow_list) {
       if (d.type != "public-key") continue;
-      auto secret = s.credential(r.rp_id_hash, d.id);
+      auto secret = s.ctap2_credential(r.rp_id_hash, d.id);
       if (secret && (r.user_verified || s.cred_protect(*secret, d.id) < 3)) {
         allowed_id = d.id;
         break;
@@ -116,6 +119,7 @@ void locate_and_respond(Session& s, Request r, const Done& done, bool present) {
     }
   }
   const bool found = allowed_id || !discoverable.empty();
+  if (Status st = quirk_check_no_match(s.profile.quirks, !r.allow_list.empty(), found); st != Status::Ok) return done(error(st));
 
   if (present || !r.user_presence || (!found && s.profile.no_credentials_immediately)) {
     if (!found) return done(error(Status::NoCredentials));
@@ -149,11 +153,13 @@ void get_assertion(Session& s, const cbor::Value::Map& params, Done done) {
   r.client_data_hash = *client_data_hash;
   if (allow) {
     if (Status st = parse_descriptor_list(*allow, r.allow_list); st != Status::Ok) return done(error(st));
+    if (Status st = quirk_check_list(s.profile.quirks, r.allow_list); st != Status::Ok) return done(error(st));
   }
   Options options;
   if (Status st = parse_options(options_map, options); st != Status::Ok) return done(error(st));
   if (options.rk.has_value()) return done(error(Status::UnsupportedOption));  // not a getAssertion option
   r.user_presence = options.up.value_or(true);
+  if (Status st = quirk_check_silent(s.profile.quirks, r.user_presence); st != Status::Ok) return done(error(st));
 
   if (pin_auth && pin_auth->empty()) {
     return s.request_presence({"getAssertion", r.rp_id}, [&s, done](Status st) {

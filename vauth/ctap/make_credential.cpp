@@ -11,6 +11,7 @@
 #include "vauth/ctap/credential_id.h"
 #include "vauth/ctap/fields.h"
 #include "vauth/ctap/pin_token.h"
+#include "vauth/ctap/quirks.h"
 
 namespace vauth::ctap {
 namespace {
@@ -107,7 +108,7 @@ Status parse_entities(Fields& f, Request& r) {
 bool excluded(const Session& s, const Request& r, ByteView rp_id_hash) {
   for (const auto& d : r.exclude_list) {
     if (d.type != "public-key") continue;
-    auto secret = s.credential(rp_id_hash, d.id);
+    auto secret = s.ctap2_credential(rp_id_hash, d.id);
     if (secret && (r.user_verified || s.cred_protect(*secret, d.id) < 3)) return true;
   }
   return false;
@@ -129,6 +130,8 @@ Response create(Session& s, const Request& r) {
     c.user_id = r.user_id;
     c.user_name = r.user_name;
     c.user_display_name = r.user_display_name;
+    quirk_truncate_user_name(s.profile.quirks, c.user_name);
+    quirk_truncate_user_name(s.profile.quirks, c.user_display_name);
     c.algorithm = static_cast<int32_t>(r.algorithm);
     c.private_key = key.private_bytes();
     c.created = s.state().next_credential_seq;
@@ -154,6 +157,7 @@ Response create(Session& s, const Request& r) {
     extension_outputs["minPinLength"] = s.min_pin_length();
   }
   if (!extension_outputs.empty()) ad.extensions = cbor::Value(std::move(extension_outputs));
+  s.before_signing(ad);
   const Bytes auth_data = ad.serialize();
   // Enterprise attestation (CTAP 2.1 §7.1): platform-managed for any RP,
   // vendor-facilitated only for the RP IDs the profile lists; always a full
@@ -216,10 +220,12 @@ void make_credential(Session& s, const cbor::Value::Map& params, Done done) {
   auto enterprise = f.integer(kEnterpriseAttestation, false);
   if (!f.ok()) return done(error(f.error()));
   if (Status st = parse_entities(f, r); st != Status::Ok) return done(error(st));
+  if (Status st = quirk_check_display_name(s.profile.quirks, r.user_display_name); st != Status::Ok) return done(error(st));
   r.client_data_hash = *client_data_hash;
   if (s.profile.extension_enabled("credProtect")) parse_extensions(extensions, r);
   if (exclude) {
     if (Status st = parse_descriptor_list(*exclude, r.exclude_list); st != Status::Ok) return done(error(st));
+    if (Status st = quirk_check_list(s.profile.quirks, r.exclude_list); st != Status::Ok) return done(error(st));
   }
   if (Status st = choose_algorithm(s.profile, *cred_params, r.algorithm); st != Status::Ok) return done(error(st));
 

@@ -21,6 +21,21 @@ enum class AttestationMode {
   None,   // "none"
 };
 
+// Behaviours of real keys that relying parties and clients must survive
+// (after Chromium's VirtualCtap2Device::Config), each off by default. Each is
+// one guard in the command code calling vauth/ctap/quirks.h; docs/faults.md
+// lists what a client sees.
+struct Quirks {
+  bool invalid_credential_before_touch = false;  // getAssertion: no allowList match → INVALID_CREDENTIAL at once
+  bool reject_large_lists = false;               // allow/exclude lists longer than one → LIMIT_EXCEEDED
+  bool reject_silent = false;                    // getAssertion up=false → UNSUPPORTED_OPTION
+  bool omit_user_entity = false;                 // assertions never carry the user entity
+  bool omit_single_credential = false;           // an allowList of one: assertion without the credential (key 1)
+  bool reject_empty_display_name = false;        // makeCredential without user.displayName → MISSING_PARAMETER
+  bool u2f_invisible_to_ctap2 = false;           // U2F key handles are unknown to CTAP2 commands
+  size_t truncate_user_name = 0;                 // store user name/displayName cut to N bytes (0: off), UTF-8 or not
+};
+
 struct Profile {
   // A fixed AAGUID that identifies vauth (a random UUIDv4 chosen once for the project).
   std::array<uint8_t, 16> aaguid{0x5b, 0x7c, 0x1d, 0x2e, 0x8a, 0x3f, 0x4c, 0x61,
@@ -97,6 +112,8 @@ struct Profile {
     return std::find(pin_protocols.begin(), pin_protocols.end(), version) != pin_protocols.end();
   }
   // ---- end of persona switches ----
+
+  Quirks quirks;
 };
 
 }  // namespace vauth::ctap

@@ -3,6 +3,9 @@
 #include <algorithm>
 
 #include "vauth/ctap/attestation.h"
+#include "vauth/ctap/auth_data_faults.h"
+#include "vauth/ctap/quirks.h"
+#include "vauth/ctap/store_failure.h"
 
 namespace vauth::ctap {
 
@@ -23,7 +26,8 @@ Session::Session(Environment env)
       presence(env.presence),
       profile(std::move(env.profile)),
       own_verifier(env.user_verifier ? nullptr : std::make_unique<ControlledUserVerifier>(env.timers)),
-      verifier(env.user_verifier ? *env.user_verifier : *own_verifier) {
+      verifier(env.user_verifier ? *env.user_verifier : *own_verifier),
+      auth_data_faults(env.auth_data_faults) {
   provision(store, rng, profile);
   power_up();
 }
@@ -33,7 +37,12 @@ void Session::request_presence(PresenceRequest req, std::function<void(Status)> 
   presence.request(req, [this, then = std::move(then)](PresenceResult r) {
     waiting_for_user = false;
     if (closed) return;
-    then(presence_status(r));
+    try {
+      then(presence_status(r));
+    } catch (const store::StoreError& e) {
+      // The commit changed nothing; the request fails as a whole.
+      if (fail_request) fail_request(store_failure_status(e));
+    }
   });
 }
 
@@ -50,10 +59,20 @@ void Session::cancel_user_wait() {
   }
 }
 
+void Session::before_signing(AuthData& ad) {
+  if (auth_data_faults) auth_data_faults->apply(ad);
+}
+
 std::optional<CredentialSecret> Session::credential(ByteView rp_id_hash, ByteView id) const {
   auto secret = unwrap_credential_id(state().master_secret, rp_id_hash, id);
   if (!secret) return std::nullopt;
   if ((secret->flags & credential_flag::kResident) && !state().find_credential(id)) return std::nullopt;
+  return secret;
+}
+
+std::optional<CredentialSecret> Session::ctap2_credential(ByteView rp_id_hash, ByteView id) const {
+  auto secret = credential(rp_id_hash, id);
+  if (secret && quirk_hides_credential(profile.quirks, *secret)) return std::nullopt;
   return secret;
 }
 

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "vauth/cbor/value.h"
+#include "vauth/ctap/auth_data.h"
 #include "vauth/ctap/authenticator.h"
 #include "vauth/ctap/credential_id.h"
 #include "vauth/ctap/credential_management.h"
@@ -59,6 +60,10 @@ class Session {
   const Profile profile;
   std::unique_ptr<UserVerifier> own_verifier;  // when the environment brought none
   UserVerifier& verifier;
+  AuthDataFaults* auth_data_faults;
+  // Answers the request in flight with a status; set per request by the
+  // Authenticator, used when a store commit fails inside a continuation.
+  std::function<void(Status)> fail_request;
 
   PinSession pin;
   PinUvAuthToken token;
@@ -87,6 +92,8 @@ class Session {
   // The credential `id` names for this RP, if it is ours: it unwraps under our
   // master secret and, if discoverable, the store still holds it.
   std::optional<CredentialSecret> credential(ByteView rp_id_hash, ByteView id) const;
+  // The same for CTAP2 commands, which a quirk may keep from seeing U2F key handles.
+  std::optional<CredentialSecret> ctap2_credential(ByteView rp_id_hash, ByteView id) const;
   // The credProtect level (1..3) of a credential credential() returned: the store's
   // for a discoverable one, else the level its ID carries.
   uint8_t cred_protect(const CredentialSecret& secret, ByteView id) const;
@@ -103,6 +110,8 @@ class Session {
   void read_sensor(UvRequest req, std::function<void(UvResult)> then);
   // CTAPHID_CANCEL: ends whatever the authenticator waits for (button or sensor).
   void cancel_user_wait();
+  // The last step before authData is signed: the fault layer's hook (a no-op without one).
+  void before_signing(AuthData& ad);
   // Increments and persists the global signature counter; returns the new value.
   uint32_t next_sign_count();
   // Power-up state: new key-agreement key, no token, failures forgotten.

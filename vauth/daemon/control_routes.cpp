@@ -7,6 +7,7 @@
 #include "vauth/daemon/base64url.h"
 #include "vauth/daemon/device_json.h"
 #include "vauth/daemon/uv_routes.h"
+#include "vauth/faults/fault_parse.h"
 
 namespace vauth::daemon {
 namespace {
@@ -133,6 +134,7 @@ ControlResponse ControlRoutes::device_route(const ControlRequest& r, VirtualDevi
     if (!c) fail(404, "no such credential", "device " + std::to_string(d.index()) + " holds no credential " + rest[1]);
     return ok(credential_json(*c, d.state().sign_count));
   }
+  if (what == "faults" && rest.size() <= 2) return faults_route(r, d, rest.size() == 2 ? rest[1] : "");
   if (rest.size() == 1) {
     if (what == "presence") {
       require_method(r, {"GET", "PUT"});
@@ -163,6 +165,45 @@ ControlResponse ControlRoutes::device_route(const ControlRequest& r, VirtualDevi
     }
   }
   fail(404, "not found", "no resource at " + r.target.substr(0, 200));
+}
+
+// GET lists the device's fault plan with hit counts, POST adds a rule, DELETE
+// clears the plan (or, with an id, one rule). docs/faults.md has the rules.
+ControlResponse ControlRoutes::faults_route(const ControlRequest& r, VirtualDevice& d, const std::string& id) {
+  faults::FaultPlan& plan = d.faults();
+  if (!id.empty()) {
+    require_method(r, {"DELETE"});
+    uint64_t n = 0;
+    const auto [end, ec] = std::from_chars(id.data(), id.data() + id.size(), n);
+    if (ec != std::errc() || end != id.data() + id.size() || !plan.remove(n)) {
+      fail(404, "no such fault", "device " + std::to_string(d.index()) + " has no fault rule " + id.substr(0, 40));
+    }
+    events_.publish("fault.removed", {{"device", d.index()}, {"id", n}});
+    return ok({{"device", d.index()}, {"removed", n}});
+  }
+  require_method(r, {"GET", "POST", "DELETE"});
+  if (r.method == "GET") {
+    nlohmann::json list = nlohmann::json::array();
+    for (const auto& e : plan.entries()) list.push_back(faults::to_json(e));
+    return ok(std::move(list));
+  }
+  if (r.method == "DELETE") {
+    const size_t n = plan.entries().size();
+    plan.clear();
+    events_.publish("fault.cleared", {{"device", d.index()}, {"count", n}});
+    return ok({{"device", d.index()}, {"cleared", n}});
+  }
+  auto rule = faults::parse_rule_json(parse_object(r));
+  if (!rule) fail(400, "bad fault rule", rule.error());
+  const uint64_t added = plan.add(std::move(*rule));
+  d.kick();
+  for (const auto& e : plan.entries()) {
+    if (e.id != added) continue;
+    nlohmann::json body = faults::to_json(e);
+    events_.publish("fault.added", {{"device", d.index()}, {"id", added}, {"rule", e.rule.text()}});
+    return ControlResponse{201, std::move(body), {}};
+  }
+  fail(500, "internal error", "the rule vanished");
 }
 
 ControlResponse ControlRoutes::put_presence(VirtualDevice& d, const nlohmann::json& body) {

@@ -41,6 +41,7 @@ class ControlRoutes {
   ControlResponse conformance(const ControlRequest& request, const std::string& hook);
   VirtualDevice& device(const std::string& index);
 
+  ControlResponse faults_route(const ControlRequest& request, VirtualDevice& d, const std::string& id);
   ControlResponse put_presence(VirtualDevice& d, const nlohmann::json& body);
   ControlResponse answer_presence(VirtualDevice& d, bool approve);
   ControlResponse reset(VirtualDevice& d);

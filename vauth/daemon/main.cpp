@@ -83,6 +83,7 @@ std::vector<std::unique_ptr<VirtualDevice>> make_devices(boost::asio::io_context
     s.preset_pin = d.pin;
     s.uv = uv_settings(d);
     s.preset_fingerprints = d.fingerprints;
+    s.faults = d.faults;
     s.store.kind = o.store == StoreKind::Batched     ? StoreSettings::Kind::Batched
                    : o.store == StoreKind::Ephemeral ? StoreSettings::Kind::Ephemeral
                                                      : StoreSettings::Kind::Durable;

@@ -9,6 +9,8 @@
 
 #include "vauth/base/bytes.h"
 #include "vauth/daemon/option_sources.h"
+#include "vauth/ctap/quirks.h"
+#include "vauth/faults/fault_parse.h"
 
 namespace po = boost::program_options;
 
@@ -189,6 +191,13 @@ ParseResult resolve(int argc, const char* const argv[], OptionSources& sources) 
        "write every CTAPHID packet and every decoded CTAP request/response to FILE as JSON lines")
       ("pcap", po::value(&pcap_file)->value_name("FILE"),
        "write the USB traffic to FILE as pcapng (Linux usbmon link type; Wireshark dissects it)");
+  std::vector<std::string> fault_rules, quirks;
+  po::options_description misbehave("Faults and quirks (docs/faults.md)");
+  misbehave.add_options()
+      ("fault", po::value(&fault_rules)->value_name("RULE")->composing(),
+       "inject a fault, e.g. ctap:makeCredential:status=KEY_STORE_FULL,times=1 (repeatable; every device)")
+      ("quirk", po::value(&quirks)->value_name("NAME[=VALUE]")->composing(),
+       "behave like a quirky real key, e.g. reject-large-lists or truncate-user-name=64 (repeatable)");
   po::options_description control("Control API (docs/control-api.md)");
   control.add_options()
       ("control-socket", po::value(&control_socket)->value_name("PATH"),
@@ -202,7 +211,7 @@ ParseResult resolve(int argc, const char* const argv[], OptionSources& sources) 
        "the bearer token TCP clients must send (Authorization: Bearer TOKEN)")
       ("control-allow-remote", "let --control-listen bind a non-loopback address");
   po::options_description all;
-  all.add(general).add(state).add(key).add(control).add(output);
+  all.add(general).add(state).add(key).add(misbehave).add(control).add(output);
 
   po::variables_map vm;
   try {
@@ -305,6 +314,14 @@ ParseResult resolve(int argc, const char* const argv[], OptionSources& sources) 
     *field = get_u16_be(b->data());
   }
   if (vm.count("export-attestation-ca")) o.export_attestation_ca = export_ca;
+  for (const std::string& text : fault_rules) {
+    auto rule = faults::parse_rule(text);
+    if (!rule) return fail("--fault " + text + ": " + rule.error());
+    o.faults.push_back(std::move(*rule));
+  }
+  for (const std::string& text : quirks) {
+    if (auto err = ctap::apply_quirk(o.profile, text)) return fail("--quirk: " + *err);
+  }
   return ParseResult{o, 0, ""};
 }
 

@@ -10,6 +10,7 @@
 #include "transports/hid_endpoint.h"
 #include "transports/usbip_server.h"
 #include "vauth/ctap/profile.h"
+#include "vauth/faults/fault_plan.h"
 
 namespace vauth::daemon {
 
@@ -57,6 +58,7 @@ struct DaemonOptions {
   size_t fingerprints = 0;  // enrolled at start when the key has none
   ControlOptions control;
   std::optional<std::string> pin;
+  std::vector<faults::Rule> faults;  // --fault, for every device (docs/faults.md)
   StoreKind store = StoreKind::Durable;
   std::string state_dir = default_state_dir();
   std::optional<std::string> passphrase_file, passphrase_env;
