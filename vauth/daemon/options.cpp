@@ -1,6 +1,7 @@
 #include "vauth/daemon/options.h"
 
 #include <boost/program_options.hpp>
+#include <charconv>
 #include <cstdlib>
 #include <fstream>
 #include <sstream>
@@ -79,6 +80,15 @@ std::optional<std::string> read_token(const std::string& path) {
   return token.substr(first, last - first + 1);
 }
 
+// "off" (zero: any time) or whole seconds; a window of 0 s would forbid every reset.
+std::optional<Duration> parse_reset_window(const std::string& s) {
+  if (s == "off") return Duration(0);
+  unsigned long seconds = 0;
+  const auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), seconds);
+  if (ec != std::errc() || end != s.data() + s.size() || seconds < 1 || seconds > 3600) return std::nullopt;
+  return std::chrono::duration_cast<Duration>(std::chrono::seconds(seconds));
+}
+
 ParseResult fail(const std::string& message) { return ParseResult{std::nullopt, 2, "vauthd: " + message}; }
 
 }  // namespace
@@ -104,7 +114,7 @@ ParseResult parse_options(int argc, const char* const argv[]) {
               algorithms = "es256,eddsa", aaguid, vid, pid;
   DaemonOptions o;
   uint64_t seed = 0;
-  std::string pin, export_ca, control_socket, control_listen, token_file;
+  std::string pin, export_ca, control_socket, control_listen, token_file, reset_window = "10";
 
   po::options_description general("General");
   general.add_options()
@@ -138,6 +148,9 @@ ParseResult parse_options(int argc, const char* const argv[]) {
       ("algorithms", po::value(&algorithms)->value_name("LIST"), "credential algorithms in order of preference (default es256,eddsa)")
       ("aaguid", po::value(&aaguid)->value_name("UUID"), "the AAGUID to report (default: vauth's)")
       ("no-u2f", "a CTAP2-only key: no CTAP1/U2F")
+      ("reset-window", po::value(&reset_window)->value_name("SECONDS|off"),
+       "authenticatorReset is allowed only this long after power-up, as on real keys (default 10); "
+       "off allows it at any time")
       ("pin", po::value(&pin)->value_name("PIN"), "start with this PIN set (default: no PIN)")
       ("presence", po::value(&presence)->value_name("auto|deny|manual"),
        "user presence: approve every request, deny every request, or wait for the control API "
@@ -203,6 +216,9 @@ ParseResult parse_options(int argc, const char* const argv[]) {
     o.profile.aaguid = *a;
   }
   o.profile.u2f = !vm.count("no-u2f");
+  auto window = parse_reset_window(reset_window);
+  if (!window) return fail("--reset-window wants whole seconds from 1 to 3600, or off");
+  o.profile.reset_window = *window;
   if (vm.count("pin")) o.pin = pin;
   if (presence == "auto") o.presence = PresenceMode::Auto;
   else if (presence == "deny") o.presence = PresenceMode::Deny;
