@@ -110,7 +110,8 @@ std::string default_state_dir() {
 }
 
 ParseResult parse_options(int argc, const char* const argv[]) {
-  std::string transport = "auto", listen = "127.0.0.1:3240", attestation = "batch", presence = "auto",
+  std::string transport = "auto", listen = "127.0.0.1:3240", udp_listen = "127.0.0.1:8111",
+              udp_peer = "127.0.0.1:7112", attestation = "batch", presence = "auto",
               algorithms = "es256,eddsa", aaguid, vid, pid;
   DaemonOptions o;
   uint64_t seed = 0;
@@ -119,11 +120,17 @@ ParseResult parse_options(int argc, const char* const argv[]) {
   po::options_description general("General");
   general.add_options()
       ("help,h", "show this help and exit")
-      ("transport,t", po::value(&transport)->value_name("auto|uhid|usbip"),
-       "how the key reaches the kernel (default: auto = uhid if /dev/uhid is usable, else usbip)")
+      ("transport,t", po::value(&transport)->value_name("auto|uhid|usbip|udp"),
+       "how the key reaches the host (default: auto = uhid if /dev/uhid is usable, else usbip; udp: "
+       "the SoloKeys/CanoKey simulator convention, no kernel)")
       ("usbip-listen", po::value(&listen)->value_name("ADDR:PORT"),
        "USB/IP listen address (default 127.0.0.1:3240; port 0 picks a free port). USB/IP has no "
        "authentication: keep it on loopback")
+      ("udp-listen", po::value(&udp_listen)->value_name("ADDR:PORT"),
+       "--transport udp: where device 1 takes its reports (default 127.0.0.1:8111; device i: PORT+i-1; "
+       "port 0 picks free ports)")
+      ("udp-peer", po::value(&udp_peer)->value_name("ADDR:PORT"),
+       "--transport udp: where device 1 sends its reports (default 127.0.0.1:7112; device i: PORT+i-1)")
       ("uhid-path", po::value(&o.uhid_path)->value_name("PATH"), "the UHID character device (default /dev/uhid)")
       ("devices", po::value(&o.devices)->value_name("N"), "how many independent keys to create (default 1)");
   std::string store_kind = "durable", passphrase_file, passphrase_env;
@@ -193,8 +200,15 @@ ParseResult parse_options(int argc, const char* const argv[]) {
   if (transport == "auto") o.transport = TransportKind::Auto;
   else if (transport == "uhid") o.transport = TransportKind::Uhid;
   else if (transport == "usbip") o.transport = TransportKind::Usbip;
-  else return fail("--transport must be auto, uhid or usbip");
+  else if (transport == "udp") o.transport = TransportKind::Udp;
+  else return fail("--transport must be auto, uhid, usbip or udp");
   if (!parse_listen(listen, o.usbip)) return fail("--usbip-listen wants ADDR:PORT, e.g. 127.0.0.1:3240");
+  transport::UsbipOptions udp_in, udp_out;
+  if (!parse_listen(udp_listen, udp_in)) return fail("--udp-listen wants ADDR:PORT, e.g. 127.0.0.1:8111");
+  if (!parse_listen(udp_peer, udp_out) || udp_out.port == 0) {
+    return fail("--udp-peer wants ADDR:PORT with a port, e.g. 127.0.0.1:7112");
+  }
+  o.udp = transport::UdpOptions{udp_in.address, udp_in.port, udp_out.address, udp_out.port};
   if (o.devices < 1 || o.devices > 16) return fail("--devices must be between 1 and 16");
   if (vm.count("seed")) o.seed = seed;
   if (store_kind == "durable") o.store = StoreKind::Durable;

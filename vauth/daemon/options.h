@@ -7,12 +7,13 @@
 #include <vector>
 
 #include "transports/hid_endpoint.h"
+#include "transports/udp_endpoint.h"
 #include "transports/usbip_server.h"
 #include "vauth/ctap/profile.h"
 
 namespace vauth::daemon {
 
-enum class TransportKind { Auto, Uhid, Usbip };
+enum class TransportKind { Auto, Uhid, Usbip, Udp };
 enum class PresenceMode { Auto, Deny, Manual };
 
 // The control API's listeners (docs/control-api.md).
@@ -38,6 +39,7 @@ enum class StoreKind { Durable, Batched, Ephemeral };
 struct DaemonOptions {
   TransportKind transport = TransportKind::Auto;
   transport::UsbipOptions usbip;
+  transport::UdpOptions udp;  // --transport udp: device i uses both ports + i - 1
   size_t devices = 1;
   std::optional<uint64_t> seed;
   ctap::Profile profile;
