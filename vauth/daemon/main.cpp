@@ -14,6 +14,7 @@
 #include "vauth/daemon/control_server.h"
 #include "vauth/daemon/backends.h"
 #include "vauth/daemon/device_manager.h"
+#include "vauth/daemon/doctor.h"
 #include "vauth/daemon/event_bus.h"
 #include "store/seal.h"
 #include "vauth/daemon/options.h"
@@ -120,6 +121,7 @@ std::unique_ptr<ControlServer> start_control(boost::asio::io_context& io, Contro
 }  // namespace
 
 int main(int argc, char** argv) {
+  if (argc >= 2 && std::string(argv[1]) == "doctor") return doctor_main(argc - 1, argv + 1);
   ParseResult parsed = parse_options(argc, argv);
   if (!parsed.options) {
     (parsed.exit_code == 0 ? std::cout : std::cerr) << parsed.message << std::endl;

@@ -17,6 +17,7 @@ namespace {
 constexpr const char* kUsage = R"(vauthd — a virtual FIDO2 security key (CTAP 2.0 + U2F) for Linux.
 
 Usage: vauthd [options]
+       vauthd doctor [--user USER]   check /dev/uhid, hidraw permissions, vhci-hcd, usbip
 
 Without options vauthd creates one key and plugs it in through UHID when
 /dev/uhid is usable, otherwise it serves it over USB/IP on 127.0.0.1:3240.
