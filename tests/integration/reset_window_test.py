@@ -82,15 +82,15 @@ def control_daemon(vauthd, *extra):
 
 
 def test_window_closes_and_power_cycle_reopens(vauthd):
-    d, api = control_daemon(vauthd, "--reset-window", "2")
+    d, api = control_daemon(vauthd, "--reset-window", "3")
     try:
         status, _ = api.call("POST", "/v1/devices/1/power-cycle")  # the window starts now
         check(status == 200, status)
         check(reset(d) is None, "a reset inside the window was refused")
         make_resident(d)
-        time.sleep(2.5)
+        time.sleep(3.5)
         code = reset(d)
-        check(code == CtapError.ERR.NOT_ALLOWED, "reset 2.5 s after power-up: %r, wanted NOT_ALLOWED" % code)
+        check(code == CtapError.ERR.NOT_ALLOWED, "reset 3.5 s after power-up: %r, wanted NOT_ALLOWED" % code)
         check(assertion_count(d) == 1, "a refused reset wiped the credential")
         status, _ = api.call("POST", "/v1/devices/1/power-cycle")
         check(status == 200, status)
