@@ -1,10 +1,9 @@
 #include "transports/udp_endpoint.h"
 
 #include <algorithm>
+#include <boost/asio/ip/udp.hpp>
 #include <iostream>
 #include <system_error>
-
-#include <boost/asio/ip/udp.hpp>
 
 namespace vauth::transport {
 
@@ -18,7 +17,9 @@ const std::array<uint8_t, kReportSize> kMagicReboot = {
 
 namespace {
 
-void log(const std::string& line) { std::cerr << "vauthd: udp: " << line << std::endl; }
+void log(const std::string& line) {
+  std::cerr << "vauthd: udp: " << line << std::endl;
+}
 
 udp::endpoint resolve(boost::asio::io_context& io, const std::string& address, uint16_t port, bool passive) {
   boost::system::error_code ec;
@@ -54,8 +55,8 @@ struct UdpEndpoint::Impl : std::enable_shared_from_this<Impl> {
 
   void receive() {
     socket.async_receive_from(boost::asio::buffer(buffer), sender,
-                              [self = shared_from_this(), gen = generation](const boost::system::error_code& ec,
-                                                                            size_t n) { self->on_receive(gen, ec, n); });
+                              [self = shared_from_this(), gen = generation](
+                                  const boost::system::error_code& ec, size_t n) { self->on_receive(gen, ec, n); });
   }
 
   void on_receive(uint64_t gen, const boost::system::error_code& ec, size_t n) {
@@ -134,13 +135,27 @@ UdpEndpoint::UdpEndpoint(boost::asio::io_context& io, HidEndpoint& endpoint, Udp
                          std::function<void()> power_cycle)
     : impl_(std::make_shared<Impl>(io, endpoint, std::move(options), std::move(power_cycle))) {}
 
-UdpEndpoint::~UdpEndpoint() { stop(); }
+UdpEndpoint::~UdpEndpoint() {
+  stop();
+}
 
-void UdpEndpoint::start() { impl_->start(); }
-void UdpEndpoint::stop() { impl_->stop(); }
-bool UdpEndpoint::running() const { return impl_->running; }
-uint16_t UdpEndpoint::port() const { return impl_->options.listen_port; }
-const UdpOptions& UdpEndpoint::options() const { return impl_->options; }
-const UdpStats& UdpEndpoint::stats() const { return impl_->stats; }
+void UdpEndpoint::start() {
+  impl_->start();
+}
+void UdpEndpoint::stop() {
+  impl_->stop();
+}
+bool UdpEndpoint::running() const {
+  return impl_->running;
+}
+uint16_t UdpEndpoint::port() const {
+  return impl_->options.listen_port;
+}
+const UdpOptions& UdpEndpoint::options() const {
+  return impl_->options;
+}
+const UdpStats& UdpEndpoint::stats() const {
+  return impl_->stats;
+}
 
 }  // namespace vauth::transport

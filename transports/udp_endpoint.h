@@ -10,12 +10,11 @@
 #pragma once
 
 #include <array>
+#include <boost/asio/io_context.hpp>
 #include <cstdint>
 #include <functional>
 #include <memory>
 #include <string>
-
-#include <boost/asio/io_context.hpp>
 
 #include "transports/hid_endpoint.h"
 
@@ -32,11 +31,11 @@ struct UdpOptions {
 extern const std::array<uint8_t, kReportSize> kMagicReboot;
 
 struct UdpStats {
-  uint64_t reports_in = 0;         // 64-byte datagrams handed to the device
-  uint64_t reports_out = 0;        // reports sent to the peer
-  uint64_t dropped_wrong_size = 0; // datagrams that were not 64 bytes
-  uint64_t reboots = 0;            // magic reboot datagrams
-  uint64_t send_errors = 0;        // reports the kernel refused to send (peer gone, buffer full)
+  uint64_t reports_in = 0;          // 64-byte datagrams handed to the device
+  uint64_t reports_out = 0;         // reports sent to the peer
+  uint64_t dropped_wrong_size = 0;  // datagrams that were not 64 bytes
+  uint64_t reboots = 0;             // magic reboot datagrams
+  uint64_t send_errors = 0;         // reports the kernel refused to send (peer gone, buffer full)
 };
 
 class UdpEndpoint {

@@ -4,11 +4,10 @@
 // sides. Checks a make-credential + assertion that libfido2 verifies, and that
 // the simulator's magic reboot datagram is a power cycle: the per-boot PIN
 // failure counter and the reset window start afresh while the daemon runs on.
+#include <arpa/inet.h>
 #include <doctest/doctest.h>
 #include <fido.h>
 #include <fido/es256.h>
-
-#include <arpa/inet.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
@@ -68,7 +67,9 @@ struct HostSocket {
 // libfido2 custom I/O: the "path" is ignored, the handle is the test's socket.
 HostSocket* g_host = nullptr;
 
-void* io_open(const char*) { return g_host; }
+void* io_open(const char*) {
+  return g_host;
+}
 void io_close(void*) {}
 
 int io_write(void* handle, const unsigned char* buf, size_t len) {
@@ -92,9 +93,18 @@ const fido_dev_io_t kUdpIo = {io_open, io_close, io_read, io_write};
 class Vauthd {
  public:
   Vauthd(HostSocket& host, std::vector<std::string> extra) {
-    std::vector<std::string> args = {VAUTHD_PATH, "--transport", "udp", "--udp-listen", "127.0.0.1:0",
-                                     "--udp-peer", "127.0.0.1:" + std::to_string(host.port),
-                                     "--store", "ephemeral", "--no-control", "--seed", "3"};
+    std::vector<std::string> args = {VAUTHD_PATH,
+                                     "--transport",
+                                     "udp",
+                                     "--udp-listen",
+                                     "127.0.0.1:0",
+                                     "--udp-peer",
+                                     "127.0.0.1:" + std::to_string(host.port),
+                                     "--store",
+                                     "ephemeral",
+                                     "--no-control",
+                                     "--seed",
+                                     "3"};
     args.insert(args.end(), extra.begin(), extra.end());
     int out[2];
     REQUIRE(::pipe2(out, O_CLOEXEC) == 0);

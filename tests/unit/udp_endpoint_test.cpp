@@ -1,22 +1,20 @@
 // The UDP endpoint (SoloKeys/CanoKey simulator convention) over real loopback
 // sockets: one 64-byte report per datagram each way, replies to the fixed
 // peer, the magic reboot datagram, wrong sizes dropped and counted, stop/start.
-#include <doctest/doctest.h>
+#include "transports/udp_endpoint.h"
 
 #include <arpa/inet.h>
+#include <doctest/doctest.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <boost/asio/io_context.hpp>
 #include <chrono>
 #include <optional>
 #include <system_error>
 #include <vector>
-
-#include <boost/asio/io_context.hpp>
-
-#include "transports/udp_endpoint.h"
 
 namespace vauth::transport {
 namespace {

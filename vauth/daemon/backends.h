@@ -1,10 +1,9 @@
 // The backends vauthd can plug its devices into (see backend.h), one file each.
 #pragma once
 
+#include <boost/asio/io_context.hpp>
 #include <memory>
 #include <string>
-
-#include <boost/asio/io_context.hpp>
 
 #include "transports/udp_endpoint.h"
 #include "transports/usbip_server.h"

@@ -14,8 +14,8 @@ std::optional<std::string> text_field(const nlohmann::json& body, const char* na
   const auto& v = body.at(name);
   if (!v.is_string() || v.get<std::string>().empty() || v.get<std::string>().size() > max_bytes ||
       v.get<std::string>().find('\0') != std::string::npos) {
-    fail(400, "bad request", std::string(name) + " must be a non-empty string of at most " +
-                                 std::to_string(max_bytes) + " bytes");
+    fail(400, "bad request",
+         std::string(name) + " must be a non-empty string of at most " + std::to_string(max_bytes) + " bytes");
   }
   return v.get<std::string>();
 }
@@ -51,7 +51,9 @@ StoreSettings::Kind store_field(const nlohmann::json& v) {
 }
 
 nlohmann::json plug_state(const VirtualDevice& d) {
-  return {{"device", d.index()}, {"plugged", d.location().ready}, {"transport", d.location().transport},
+  return {{"device", d.index()},
+          {"plugged", d.location().ready},
+          {"transport", d.location().transport},
           {"where", d.location().where}};
 }
 
@@ -70,8 +72,9 @@ ControlResponse ControlRoutes::add_device(const ControlRequest& r) {
   DeviceOverrides o;
   o.pin = text_field(body, "pin", 63);
   if (o.pin && !ctap::pin_meets_policy(*o.pin, m.defaults().base.profile)) {
-    fail(400, "PIN policy violation", "a PIN has at least " + std::to_string(m.defaults().base.profile.min_pin_length) +
-                                          " characters, at most 63 bytes, and no NUL");
+    fail(400, "PIN policy violation",
+         "a PIN has at least " + std::to_string(m.defaults().base.profile.min_pin_length) +
+             " characters, at most 63 bytes, and no NUL");
   }
   o.serial = text_field(body, "serial", 63);  // a UHID uniq field holds 63 bytes
   o.name = text_field(body, "name", 127);     // a UHID name holds 127

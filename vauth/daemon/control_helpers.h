@@ -4,10 +4,9 @@
 #pragma once
 
 #include <initializer_list>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
-
-#include <nlohmann/json.hpp>
 
 #include "vauth/base/clock.h"
 #include "vauth/daemon/control_routes.h"
@@ -62,6 +61,8 @@ inline std::optional<Duration> duration_field(const nlohmann::json& body, const 
   return Duration(v.get<int64_t>());
 }
 
-inline ControlResponse ok(nlohmann::json body) { return ControlResponse{200, std::move(body), {}}; }
+inline ControlResponse ok(nlohmann::json body) {
+  return ControlResponse{200, std::move(body), {}};
+}
 
 }  // namespace vauth::daemon

@@ -2,14 +2,12 @@
 
 #include <algorithm>
 #include <iostream>
-#include <stdexcept>
-
 #include <nlohmann/json.hpp>
+#include <stdexcept>
 
 namespace vauth::daemon {
 
-DeviceManager::DeviceManager(boost::asio::io_context& io, const Clock& clock, EventBus& events,
-                             DeviceDefaults defaults)
+DeviceManager::DeviceManager(boost::asio::io_context& io, const Clock& clock, EventBus& events, DeviceDefaults defaults)
     : io_(io), clock_(clock), events_(events), defaults_(std::move(defaults)) {}
 
 DeviceManager::~DeviceManager() {
@@ -63,8 +61,8 @@ void DeviceManager::plug(VirtualDevice& d) {
   if (replug) d.power_cycle();
   p.location.ready = true;
   d.set_location(p.location);
-  events_.publish("device.ready", {{"device", d.index()}, {"transport", p.location.transport},
-                                   {"where", p.location.where}});
+  events_.publish("device.ready",
+                  {{"device", d.index()}, {"transport", p.location.transport}, {"where", p.location.where}});
   std::cout << "vauthd: ready: device " << d.index() << " " << p.readiness << std::endl;
 }
 

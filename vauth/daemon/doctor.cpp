@@ -7,14 +7,13 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <boost/program_options.hpp>
 #include <charconv>
 #include <cstdlib>
 #include <fstream>
 #include <iostream>
 #include <sstream>
 #include <vector>
-
-#include <boost/program_options.hpp>
 
 #include "transports/hid_usage.h"
 
@@ -65,7 +64,9 @@ std::optional<Subject> subject_for(const std::optional<std::string>& wanted) {
   return s;
 }
 
-bool in_groups(const Subject& s, gid_t gid) { return std::find(s.groups.begin(), s.groups.end(), gid) != s.groups.end(); }
+bool in_groups(const Subject& s, gid_t gid) {
+  return std::find(s.groups.begin(), s.groups.end(), gid) != s.groups.end();
+}
 
 std::string group_name(gid_t gid) {
   const group* g = getgrgid(gid);
@@ -104,15 +105,31 @@ bool can_read_write(const fs::path& p, const struct stat& st, const Subject& s) 
   const auto acl = read_acl(p);
   if (!acl) {
     unsigned bits = st.st_mode & 7;
-    if (st.st_uid == s.uid) bits = (st.st_mode >> 6) & 7;
-    else if (in_groups(s, st.st_gid)) bits = (st.st_mode >> 3) & 7;
+    if (st.st_uid == s.uid) {
+      bits = (st.st_mode >> 6) & 7;
+    } else if (in_groups(s, st.st_gid)) {
+      bits = (st.st_mode >> 3) & 7;
+    }
     return (bits & kRw) == kRw;
   }
   enum : uint16_t { kUserObj = 1, kUser = 2, kGroupObj = 4, kGroup = 8, kMask = 0x10, kOther = 0x20 };
-  unsigned mask = 7;
-  for (const auto& e : *acl) if (e.tag == kMask) mask = e.perm;
-  for (const auto& e : *acl) if (e.tag == kUserObj && st.st_uid == s.uid) return (e.perm & kRw) == kRw;
-  for (const auto& e : *acl) if (e.tag == kUser && e.id == s.uid) return (e.perm & mask & kRw) == kRw;
+  auto entry = [&](uint16_t tag, auto&& match) -> const AclEntry* {
+    for (const auto& e : *acl) {
+      if (e.tag == tag && match(e)) return &e;
+    }
+    return nullptr;
+  };
+  auto any = [](const AclEntry&) { return true; };
+  const AclEntry* mask_entry = entry(kMask, any);
+  const unsigned mask = mask_entry ? mask_entry->perm : 7;
+  if (st.st_uid == s.uid) {
+    const AclEntry* owner = entry(kUserObj, any);
+    return owner && (owner->perm & kRw) == kRw;
+  }
+  if (const AclEntry* named = entry(kUser, [&](const AclEntry& e) { return e.id == s.uid; })) {
+    return (named->perm & mask & kRw) == kRw;
+  }
+  // Any matching group entry that grants access does; matching ones that do not deny.
   bool group_matched = false;
   for (const auto& e : *acl) {
     const bool match = (e.tag == kGroupObj && in_groups(s, st.st_gid)) || (e.tag == kGroup && in_groups(s, e.id));
@@ -121,8 +138,8 @@ bool can_read_write(const fs::path& p, const struct stat& st, const Subject& s) 
     if ((e.perm & mask & kRw) == kRw) return true;
   }
   if (group_matched) return false;
-  for (const auto& e : *acl) if (e.tag == kOther) return (e.perm & kRw) == kRw;
-  return false;
+  const AclEntry* other = entry(kOther, any);
+  return other && (other->perm & kRw) == kRw;
 }
 
 std::string describe_mode(const fs::path& p, const struct stat& st) {
@@ -168,7 +185,9 @@ class Findings {
   int failures_ = 0;
 };
 
-fs::path under(const fs::path& root, const std::string& absolute) { return root / fs::path(absolute).relative_path(); }
+fs::path under(const fs::path& root, const std::string& absolute) {
+  return root / fs::path(absolute).relative_path();
+}
 
 // Returns whether vauthd run by `s` can create UHID devices.
 bool check_uhid(Findings& r, const DoctorOptions& o, const Subject& s) {
@@ -179,20 +198,22 @@ bool check_uhid(Findings& r, const DoctorOptions& o, const Subject& s) {
     if (loaded) {
       r.fail(o.uhid_path + " does not exist although the uhid module is loaded (a container without the device?)",
              "give the container the device (docker run --device /dev/uhid), or create the node: "
-             "sudo mknod -m 0660 " + o.uhid_path + " c 10 239");
+             "sudo mknod -m 0660 " +
+                 o.uhid_path + " c 10 239");
     } else {
-      r.fail(o.uhid_path + " does not exist: the uhid kernel module is not loaded, so vauthd cannot create "
-             "kernel HID keys (it falls back to USB/IP)",
+      r.fail(o.uhid_path +
+                 " does not exist: the uhid kernel module is not loaded, so vauthd cannot create "
+                 "kernel HID keys (it falls back to USB/IP)",
              "sudo modprobe uhid   (at every boot: echo uhid | sudo tee /etc/modules-load.d/uhid.conf)");
     }
     return false;
   }
   if (!can_read_write(uhid, st, s)) {
-    r.fail(o.uhid_path + " (" + describe_mode(uhid, st) + ") is not writable by " + s.name +
-               ": vauthd run as " + s.name + " cannot create keys through it",
+    r.fail(o.uhid_path + " (" + describe_mode(uhid, st) + ") is not writable by " + s.name + ": vauthd run as " +
+               s.name + " cannot create keys through it",
            "run vauthd as root, or install " + std::string(kUdevRule) + " (it gives " + o.uhid_path +
-               " to group vauth: sudo groupadd -r vauth; sudo usermod -aG vauth " + s.name +
-               "; sudo cp " + kUdevRule + " /etc/udev/rules.d/; sudo udevadm control --reload; "
+               " to group vauth: sudo groupadd -r vauth; sudo usermod -aG vauth " + s.name + "; sudo cp " + kUdevRule +
+               " /etc/udev/rules.d/; sudo udevadm control --reload; "
                "sudo udevadm trigger; log in again)");
     return false;
   }
@@ -232,8 +253,9 @@ void check_hidraw(Findings& r, const DoctorOptions& o, const Subject& s) {
     }
   }
   if (fido == 0) {
-    r.info("no FIDO hidraw node right now (usage page 0xF1D0 in /sys/class/hidraw/*/device/report_descriptor): "
-           "start vauthd with UHID, or attach a USB/IP key, then run doctor again to check its permissions");
+    r.info(
+        "no FIDO hidraw node right now (usage page 0xF1D0 in /sys/class/hidraw/*/device/report_descriptor): "
+        "start vauthd with UHID, or attach a USB/IP key, then run doctor again to check its permissions");
   }
 }
 
@@ -247,7 +269,9 @@ void check_usbip(Findings& r, const DoctorOptions& o) {
   std::vector<std::string> dirs;
   if (const char* path = std::getenv("PATH")) {
     std::stringstream in(path);
-    for (std::string d; std::getline(in, d, ':');) if (!d.empty()) dirs.push_back(d);
+    for (std::string d; std::getline(in, d, ':');) {
+      if (!d.empty()) dirs.push_back(d);
+    }
   }
   for (const char* d : {"/usr/sbin", "/sbin", "/usr/bin", "/usr/local/sbin"}) dirs.push_back(d);
   for (const std::string& d : dirs) {
@@ -288,12 +312,11 @@ int doctor_main(int argc, const char* const argv[]) {
   DoctorOptions o;
   std::string root = "/", user;
   po::options_description options("vauthd doctor [options]: check that this machine can use vauth keys");
-  options.add_options()
-      ("help,h", "show this help and exit")
-      ("root", po::value(&root)->value_name("DIR"), "look up /dev and /sys under DIR (tests)")
-      ("uhid-path", po::value(&o.uhid_path)->value_name("PATH"), "the UHID device to check (default /dev/uhid)")
-      ("user", po::value(&user)->value_name("USER"),
-       "whose access to check: a name or uid (default: you; under sudo, the user who ran sudo)");
+  options.add_options()("help,h", "show this help and exit")("root", po::value(&root)->value_name("DIR"),
+                                                             "look up /dev and /sys under DIR (tests)")(
+      "uhid-path", po::value(&o.uhid_path)->value_name("PATH"), "the UHID device to check (default /dev/uhid)")(
+      "user", po::value(&user)->value_name("USER"),
+      "whose access to check: a name or uid (default: you; under sudo, the user who ran sudo)");
   po::variables_map vm;
   try {
     po::store(po::parse_command_line(argc, argv, options), vm);

@@ -14,8 +14,9 @@ namespace {
 uint16_t offset_port(uint16_t base, size_t index, const char* what) {
   if (base == 0) return 0;  // every device picks its own free port
   const size_t port = base + index - 1;
-  if (port > 65535) throw std::runtime_error(std::string("udp: device ") + std::to_string(index) + "'s " + what +
-                                             " port would be " + std::to_string(port));
+  if (port > 65535)
+    throw std::runtime_error(std::string("udp: device ") + std::to_string(index) + "'s " + what + " port would be " +
+                             std::to_string(port));
   return static_cast<uint16_t>(port);
 }
 
