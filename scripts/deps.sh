@@ -10,6 +10,8 @@ packages=(
   libboost-dev libboost-program-options-dev
   nlohmann-json3-dev libtomlplusplus-dev doctest-dev
   libfido2-dev fido2-tools python3-fido2
+  libumockdev-dev umockdev
+  chromium chromium-driver python3-selenium fonts-liberation python3-flask nodejs xvfb xdotool x11-apps netpbm   # tests/browser
   "$@"
 )
 
@@ -17,7 +19,13 @@ missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
 done
-[ ${#missing[@]} -eq 0 ] && exit 0
+browser_modules() {  # Playwright for tests/browser, pinned by its package-lock.json
+  local dir
+  dir=$(cd "$(dirname "$0")/../tests/browser" && pwd)
+  [ -d "$dir/node_modules/playwright-core" ] || (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
+}
+
+if [ ${#missing[@]} -eq 0 ]; then browser_modules; exit 0; fi
 
 echo "deps: installing ${missing[*]}" >&2
 sudo=""
@@ -25,3 +33,4 @@ sudo=""
 export DEBIAN_FRONTEND=noninteractive
 $sudo apt-get update -qq
 $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+browser_modules

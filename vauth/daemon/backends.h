@@ -22,4 +22,7 @@ std::unique_ptr<Backend> make_usbip_backend(boost::asio::io_context& io, transpo
 // A UDP endpoint per key, device i on both ports + i - 1 (udp_backend.cpp).
 std::unique_ptr<Backend> make_udp_backend(boost::asio::io_context& io, transport::UdpOptions options);
 
+// A SEQPACKET socket per key at DIR/device-<index>.sock (seqpacket_backend.cpp).
+std::unique_ptr<Backend> make_seqpacket_backend(boost::asio::io_context& io, std::string dir);
+
 }  // namespace vauth::daemon

@@ -105,7 +105,9 @@ class Connection : public std::enable_shared_from_this<Connection<Socket>> {
     if (!r.allow.empty()) res->set(http::field::allow, r.allow);
     if (r.status == 401) res->set(http::field::www_authenticate, "Bearer");
     res->keep_alive(keep_alive);
-    res->body() = r.body.dump() + "\n";
+    // Replace, not throw: a detail may quote a client's bytes (a target that is not
+    // UTF-8), and dump() throwing here would end the daemon (found by control_api_fuzzer).
+    res->body() = r.body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
     res->prepare_payload();
     http::async_write(socket_, *res, [self = this->shared_from_this(), res](error_code ec, size_t) {
       if (ec || !res->keep_alive()) return self->close();

@@ -38,7 +38,8 @@ void EventBus::publish(const std::string& type, nlohmann::json fields) {
   if (subscribers_.empty()) return;
   nlohmann::json event = {{"seq", seq_}, {"time", utc_now()}, {"type", type}};
   if (fields.is_object()) event.update(fields);
-  const std::string line = event.dump();
+  // Replace invalid UTF-8 rather than throw from inside whatever published the event.
+  const std::string line = event.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
   // A subscriber may unsubscribe (itself or another) while we deliver: iterate a snapshot.
   std::vector<Subscriber> snapshot;
   snapshot.reserve(subscribers_.size());

@@ -59,6 +59,7 @@ std::unique_ptr<Backend> make_backend(boost::asio::io_context& io, const DaemonO
   switch (o.transport) {
     case TransportKind::Usbip: return make_usbip_backend(io, o.usbip);
     case TransportKind::Udp: return make_udp_backend(io, o.udp);
+    case TransportKind::Seqpacket: return make_seqpacket_backend(io, o.seqpacket_dir);
     case TransportKind::Auto:
     case TransportKind::Uhid: return make_uhid_backend(io, o.uhid_path);
   }

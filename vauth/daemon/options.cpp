@@ -3,6 +3,7 @@
 #include <boost/program_options.hpp>
 #include <charconv>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <unistd.h>
@@ -100,6 +101,10 @@ std::string default_control_socket() {
   return "/tmp/vauth-" + std::to_string(geteuid()) + "/control.sock";
 }
 
+std::string default_seqpacket_dir() {
+  return std::filesystem::path(default_control_socket()).parent_path().string();
+}
+
 bool is_loopback_address(const std::string& address) {
   return address == "::1" || address == "localhost" || address.rfind("127.", 0) == 0;
 }
@@ -121,9 +126,10 @@ ParseResult parse_options(int argc, const char* const argv[]) {
   po::options_description general("General");
   general.add_options()
       ("help,h", "show this help and exit")
-      ("transport,t", po::value(&transport)->value_name("auto|uhid|usbip|udp"),
-       "how the key reaches the host (default: auto = uhid if /dev/uhid is usable, else usbip; udp: "
-       "the SoloKeys/CanoKey simulator convention, no kernel)")
+      ("transport,t", po::value(&transport)->value_name("auto|uhid|usbip|udp|seqpacket"),
+       "how the key reaches the host (default: auto = uhid if /dev/uhid is usable, else usbip); udp: "
+       "the SoloKeys/CanoKey simulator convention, no kernel; seqpacket: a Unix socket per key, one "
+       "report per packet, for `vauth run` and other local bridges")
       ("usbip-listen", po::value(&listen)->value_name("ADDR:PORT"),
        "USB/IP listen address (default 127.0.0.1:3240; port 0 picks a free port). USB/IP has no "
        "authentication: keep it on loopback")
@@ -132,6 +138,9 @@ ParseResult parse_options(int argc, const char* const argv[]) {
        "port 0 picks free ports)")
       ("udp-peer", po::value(&udp_peer)->value_name("ADDR:PORT"),
        "--transport udp: where device 1 sends its reports (default 127.0.0.1:7112; device i: PORT+i-1)")
+      ("seqpacket-dir", po::value(&o.seqpacket_dir)->value_name("DIR"),
+       "where --transport seqpacket creates device-<n>.sock (0600, in a 0700 directory; default "
+       "$XDG_RUNTIME_DIR/vauth)")
       ("uhid-path", po::value(&o.uhid_path)->value_name("PATH"), "the UHID character device (default /dev/uhid)")
       ("devices", po::value(&o.devices)->value_name("N"), "how many independent keys to create (default 1)");
   std::string store_kind = "durable", passphrase_file, passphrase_env;
@@ -202,7 +211,9 @@ ParseResult parse_options(int argc, const char* const argv[]) {
   else if (transport == "uhid") o.transport = TransportKind::Uhid;
   else if (transport == "usbip") o.transport = TransportKind::Usbip;
   else if (transport == "udp") o.transport = TransportKind::Udp;
-  else return fail("--transport must be auto, uhid, usbip or udp");
+  else if (transport == "seqpacket") o.transport = TransportKind::Seqpacket;
+  else return fail("--transport must be auto, uhid, usbip, udp or seqpacket");
+  if (o.seqpacket_dir.empty()) return fail("--seqpacket-dir wants a directory");
   if (!parse_listen(listen, o.usbip)) return fail("--usbip-listen wants ADDR:PORT, e.g. 127.0.0.1:3240");
   transport::UsbipOptions udp_in, udp_out;
   if (!parse_listen(udp_listen, udp_in)) return fail("--udp-listen wants ADDR:PORT, e.g. 127.0.0.1:8111");

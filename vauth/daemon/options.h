@@ -13,7 +13,7 @@
 
 namespace vauth::daemon {
 
-enum class TransportKind { Auto, Uhid, Usbip, Udp };
+enum class TransportKind { Auto, Uhid, Usbip, Udp, Seqpacket };
 enum class PresenceMode { Auto, Deny, Manual };
 
 // The control API's listeners (docs/control-api.md).
@@ -30,6 +30,9 @@ struct ControlOptions {
 // /tmp/vauth-UID/control.sock.
 std::string default_control_socket();
 bool is_loopback_address(const std::string& address);
+
+// Where --transport seqpacket puts device-<n>.sock: the control socket's directory.
+std::string default_seqpacket_dir();
 
 // $XDG_STATE_HOME/vauth, else $HOME/.local/state/vauth; each device in device-<n>/.
 std::string default_state_dir();
@@ -54,6 +57,7 @@ struct DaemonOptions {
   std::optional<std::string> passphrase_file, passphrase_env;
   std::optional<std::string> export_attestation_ca;
   std::string uhid_path = "/dev/uhid";
+  std::string seqpacket_dir = default_seqpacket_dir();
 };
 
 struct ParseResult {

@@ -1,0 +1,65 @@
+#!/bin/bash
+# browser_test.sh - one browser scenario (tests/browser/passkey_flow.mjs) in
+# Debian's Chromium against the test relying party, with vauth as the key.
+#
+#   browser_test.sh --vauth-run VAUTH   SCENARIO [KEY OPTIONS...]
+#       SCENARIO: one of passkey_flow.mjs's, or "selenium" (selenium_flow.py)
+#       the kernel-free route: `VAUTH run KEY OPTIONS -- node passkey_flow.mjs`
+#   browser_test.sh --uhid VAUTHD       SCENARIO [KEY OPTIONS...]
+#       a real kernel (the e2e VM): `VAUTHD --transport uhid KEY OPTIONS &`
+#
+# Screenshots go to $BROWSER_ARTIFACTS (default: ./browser-artifacts).
+# The key gets a private control socket (VAUTH_CONTROL_SOCKET for the flow, which
+# runs $VAUTHCTL, default vauthctl on PATH). Scenarios that need Chromium's own
+# dialogs run headed under Xvfb (xvfb-run), answered with xdotool.
+# Exit status: 0 all steps as expected, 1 a step failed or a tool is missing.
+set -uo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+[ $# -ge 3 ] || { sed -n '2,/^set -uo/p' "$0" | grep '^#' >&2; exit 2; }
+mode=$1 prog=$2 scenario=$3; shift 3
+artifacts=${BROWSER_ARTIFACTS:-$PWD/browser-artifacts}
+PY=/usr/bin/python3   # Debian's python sees python3-fido2 and flask
+
+for t in node /usr/bin/chromium xvfb-run xdotool xwd xwdtopnm pnmtopng; do command -v "$t" >/dev/null || { echo "browser_test: $t missing (scripts/deps.sh installs it)" >&2; exit 1; }; done
+[ -d "$here/node_modules/playwright-core" ] || { echo "browser_test: run npm ci in $here (scripts/deps.sh does)" >&2; exit 1; }
+
+work=$(mktemp -d /tmp/vauth-browser.XXXXXX)
+pids=()
+cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done; wait 2>/dev/null; rm -rf "$work"; }
+trap cleanup EXIT
+
+wait_for() {  # wait_for FILE PATTERN SECONDS
+  for _ in $(seq $(($3 * 10))); do grep -q "$2" "$1" 2>/dev/null && return 0; sleep 0.1; done
+  return 1
+}
+
+"$PY" "$here/rp_server.py" --port 0 >"$work/rp.log" 2>&1 &
+pids+=($!)
+wait_for "$work/rp.log" "listening on" 20 || { cat "$work/rp.log"; echo "browser_test: the RP did not start" >&2; exit 1; }
+rp=$(grep -o 'http://[^ ]*' "$work/rp.log")
+
+export VAUTH_CONTROL_SOCKET="$work/control.sock"
+# A fixed screen size keeps Chromium's window and dialog where the flow expects them.
+if [ "$scenario" = selenium ]; then   # the simple flow through Selenium 4 + chromedriver instead of Playwright
+  flow=("$PY" "$here/selenium_flow.py" "$rp")
+else
+  flow=(xvfb-run -a -s "-screen 0 1280x900x24" node "$here/passkey_flow.mjs" --rp "$rp" --scenario "$scenario" --artifacts "$artifacts" --step-timeout "${BROWSER_STEP_TIMEOUT_MS:-60000}")
+fi
+started=$(date +%s.%N)
+case "$mode" in
+  --vauth-run)
+    "$prog" run --control-socket "$VAUTH_CONTROL_SOCKET" "$@" -- "${flow[@]}"
+    status=$?
+    ;;
+  --uhid)
+    "$prog" --transport uhid --store ephemeral --control-socket "$VAUTH_CONTROL_SOCKET" "$@" >"$work/vauthd.out" 2>"$work/vauthd.err" &
+    pids+=($!)
+    wait_for "$work/vauthd.out" "ready" 60 || { cat "$work/vauthd.err"; echo "browser_test: vauthd not ready" >&2; exit 1; }
+    "${flow[@]}"
+    status=$?
+    ;;
+  *) echo "browser_test: unknown mode $mode" >&2; exit 2 ;;
+esac
+echo "browser_test: scenario $scenario via ${mode#--}: exit $status in $(echo "$(date +%s.%N) - $started" | bc) s"
+[ "$status" -eq 0 ] || { echo "---- rp log ----"; cat "$work/rp.log"; [ -f "$work/vauthd.err" ] && { echo "---- vauthd ----"; cat "$work/vauthd.err"; }; }
+exit "$status"
