@@ -12,6 +12,7 @@ packages=(
   libfido2-dev fido2-tools python3-fido2
   libumockdev-dev umockdev
   chromium chromium-driver python3-selenium fonts-liberation python3-flask nodejs xvfb xdotool x11-apps netpbm   # tests/browser
+  tshark python3-yaml   # tests: --pcap files read back by Wireshark's tshark; docker/compose.yaml parsed
   "$@"
 )
 

@@ -38,6 +38,8 @@ void Authenticator::handle_cbor(ByteView request, Reply reply) {
   if (request.empty()) return done(error(Status::InvalidLength));
   const uint8_t cmd = request[0];
   ByteView body = request.subspan(1);
+  // A persona that does not serve a command answers as a key without it would.
+  if (!s.profile.command_enabled(cmd)) return done(error(Status::InvalidCommand));
 
   // getNextAssertion continues only a getAssertion that came just before it.
   if (cmd != command::kGetNextAssertion) s.pending_assertions.reset();
@@ -86,6 +88,9 @@ bool Authenticator::waiting_for_user() const { return session_->waiting_for_user
 void Authenticator::wink() { ++session_->winks; }
 
 bool Authenticator::supports_msg() const { return session_->profile.u2f; }
+
+// A U2F-only persona: CTAPHID INIT leaves out CAP_CBOR and CBOR gets ERR_INVALID_CMD.
+bool Authenticator::supports_cbor() const { return session_->profile.ctap2; }
 
 void Authenticator::power_cycle() { session_->power_up(); }
 

@@ -38,7 +38,7 @@ class Authenticator final : public MessageHandler {
   void cancel() override;
   bool waiting_for_user() const override;
   void wink() override;
-  bool supports_cbor() const override { return true; }
+  bool supports_cbor() const override;
   bool supports_msg() const override;
 
   // Unplug and re-plug: the PIN token, the key-agreement key, the consecutive

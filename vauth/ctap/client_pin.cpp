@@ -155,8 +155,13 @@ Response client_pin(Session& s, const cbor::Value::Map& params) {
   const bool needs_protocol = *sub != kGetRetries && *sub != kGetUvRetries;
   auto version = f.integer(kPinProtocol, needs_protocol);
   if (!f.ok()) return error(f.error());
-  const PinProtocol* protocol = version ? pin_protocol(*version) : nullptr;
+  // Only the protocols this profile offers exist (a 2.0 persona has just protocol 1).
+  const PinProtocol* protocol = version && s.profile.pin_protocol_enabled(*version) ? pin_protocol(*version) : nullptr;
   if (version && !protocol) return error(Status::InvalidParameter);
+  // A key without CTAP 2.1 pinUvAuthTokens knows no "...WithPermissions" subcommands.
+  if (!s.profile.pin_uv_auth_token && (*sub == kGetTokenUsingPin || *sub == kGetTokenUsingUv)) {
+    return error(Status::InvalidSubcommand);
+  }
 
   switch (*sub) {
     case kGetRetries:

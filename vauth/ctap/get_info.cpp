@@ -1,5 +1,6 @@
 // authenticatorGetInfo (CTAP 2.1 §6.4). Only what is implemented is advertised.
 #include "vauth/ctap/commands.h"
+#include "vauth/ctap/get_info_profile.h"
 
 namespace vauth::ctap {
 
@@ -33,6 +34,7 @@ Response get_info(const Session& s) {
   info[0x08] = p.max_credential_id_length;
   info[0x09] = cbor::Value::Array{"usb"};
   info[0x0a] = std::move(algorithms);
+  shape_info_for_profile(p, info);  // what the persona advertises
   return Response{Status::Ok, cbor::Value(std::move(info))};
 }
 

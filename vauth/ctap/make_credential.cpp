@@ -165,7 +165,7 @@ void make_credential(Session& s, const cbor::Value::Map& params, Done done) {
   if (!f.ok()) return done(error(f.error()));
   if (Status st = parse_entities(f, r); st != Status::Ok) return done(error(st));
   r.client_data_hash = *client_data_hash;
-  parse_extensions(extensions, r);
+  if (s.profile.extension_enabled("credProtect")) parse_extensions(extensions, r);
   if (exclude) {
     if (Status st = parse_descriptor_list(*exclude, r.exclude_list); st != Status::Ok) return done(error(st));
   }

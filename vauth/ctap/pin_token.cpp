@@ -41,7 +41,7 @@ void revoke_pin_uv_auth_token(Session& s) {
 Status verify_pin_uv_auth_param(Session& s, int64_t protocol_version, ByteView param, ByteView message) {
   PinUvAuthToken& t = s.token;
   const PinProtocol* protocol = pin_protocol(protocol_version);
-  if (!protocol) return Status::InvalidParameter;
+  if (!protocol || !s.profile.pin_protocol_enabled(protocol_version)) return Status::InvalidParameter;
   if (!t.in_use) return Status::PinAuthInvalid;
   if (expired(s, t)) {
     revoke_pin_uv_auth_token(s);

@@ -2,9 +2,12 @@
 // data here, not forks in the command code (personas build on this; issue #6).
 #pragma once
 
+#include <algorithm>
 #include <array>
 #include <cstdint>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "vauth/base/clock.h"
@@ -48,6 +51,34 @@ struct Profile {
   // When nothing matches an allow list, real keys first wait for a touch and
   // then say NO_CREDENTIALS (no silent probing). True answers at once.
   bool no_credentials_immediately = false;
+
+  // ---- Persona switches (issue #6; set by vauth/daemon/personas/*.toml) ----
+  // What the key advertises and serves beyond the fields above. The defaults
+  // mean "everything vauth implements"; a persona narrows them. Command code
+  // consults them: authenticator.cpp (ctap2, commands), client_pin.cpp and
+  // pin_token.cpp (pin_protocols, pin_uv_auth_token), make_credential.cpp
+  // (extension_enabled); get_info_profile.cpp reshapes getInfo to match.
+  bool ctap2 = true;  // CTAPHID_CBOR served; false: a U2F-only key (INIT without CAP_CBOR)
+  // CTAP2 command bytes served (others: CTAP1_ERR_INVALID_COMMAND); nullopt: all.
+  std::optional<std::vector<uint8_t>> commands;
+  std::vector<int64_t> pin_protocols{2, 1};  // served and advertised, most preferred first
+  // CTAP 2.1 pinUvAuthTokens with permissions (clientPIN 0x06/0x09, getInfo pinUvAuthToken).
+  bool pin_uv_auth_token = true;
+  std::optional<std::vector<std::string>> versions;    // getInfo versions; nullopt: what vauth implements
+  std::optional<std::vector<std::string>> extensions;  // advertised and honoured; nullopt: all implemented
+  std::vector<std::string> transports{"usb"};          // getInfo transports
+  std::optional<uint64_t> firmware_version;            // getInfo firmwareVersion (0x0E)
+
+  bool command_enabled(uint8_t command) const {
+    return !commands || std::find(commands->begin(), commands->end(), command) != commands->end();
+  }
+  bool extension_enabled(std::string_view name) const {
+    return !extensions || std::find(extensions->begin(), extensions->end(), name) != extensions->end();
+  }
+  bool pin_protocol_enabled(int64_t version) const {
+    return std::find(pin_protocols.begin(), pin_protocols.end(), version) != pin_protocols.end();
+  }
+  // ---- end of persona switches ----
 };
 
 }  // namespace vauth::ctap

@@ -11,6 +11,8 @@
 #include <deque>
 #include <filesystem>
 #include <iostream>
+
+#include "vauth/daemon/log.h"
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -29,7 +31,7 @@ constexpr size_t kMaxHeader = 16 * 1024;
 constexpr size_t kMaxStreamBacklog = 4 << 20;     // per event-stream client, then events are dropped
 constexpr size_t kMaxStreamEvents = 10'000;
 
-void log(const std::string& line) { std::cerr << "vauthd: control: " << line << std::endl; }
+void log(const std::string& line) { log_message(LogLevel::Warning, "control: " + line); }
 
 // Compares in time independent of where the strings differ, so the token cannot be guessed byte by byte.
 // (The length may leak; the token's length is no secret worth keeping.)

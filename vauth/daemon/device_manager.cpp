@@ -32,12 +32,17 @@ DeviceSettings DeviceManager::settings_for(size_t index, const DeviceOverrides& 
 }
 
 VirtualDevice& DeviceManager::create(const DeviceOverrides& overrides) {
+  return create(settings_for(next_index_, overrides));
+}
+
+VirtualDevice& DeviceManager::create(DeviceSettings settings) {
   if (devices_.size() >= kMaxDevices) {
     throw std::length_error("vauthd serves at most " + std::to_string(kMaxDevices) + " devices");
   }
-  const size_t index = next_index_;
-  auto device = std::make_unique<VirtualDevice>(io_, clock_, settings_for(index, overrides));
-  next_index_ = index + 1;  // only once the device exists: a failed create uses no index
+  if (settings.index != next_index_) throw std::logic_error("devices are created in index order");
+  settings.events = &events_;
+  auto device = std::make_unique<VirtualDevice>(io_, clock_, std::move(settings));
+  next_index_ += 1;  // only once the device exists: a failed create uses no index
   devices_.push_back(std::move(device));
   return *devices_.back();
 }

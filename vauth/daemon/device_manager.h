@@ -48,6 +48,9 @@ class DeviceManager {
   // A new device with the next index, not plugged in yet. Throws what opening
   // its store throws (e.g. the state directory is locked by another daemon).
   VirtualDevice& create(const DeviceOverrides& overrides = {});
+  // A new device with exactly these settings (a configured [[device]]); settings.index
+  // must be the next index (std::logic_error otherwise).
+  VirtualDevice& create(DeviceSettings settings);
   // Switches backends (unplugging every device from the old one); devices are not re-plugged.
   void set_backend(std::unique_ptr<Backend> backend);
   const Backend* backend() const { return backend_.get(); }

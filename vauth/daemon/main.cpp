@@ -16,6 +16,8 @@
 #include "vauth/daemon/device_manager.h"
 #include "vauth/daemon/doctor.h"
 #include "vauth/daemon/event_bus.h"
+#include "vauth/daemon/log.h"
+#include "vauth/daemon/protocol_trace.h"
 #include "store/seal.h"
 #include "vauth/daemon/options.h"
 #include "vauth/daemon/virtual_device.h"
@@ -25,7 +27,12 @@ using namespace vauth::daemon;
 
 namespace {
 
-void log(const std::string& line) { std::cerr << "vauthd: " << line << std::endl; }
+// Plain or JSON lines on stderr (--log-format); "WARNING: " and "error: " set the level.
+void log(const std::string& line) {
+  if (line.rfind("WARNING: ", 0) == 0) return log_message(LogLevel::Warning, line.substr(9));
+  if (line.rfind("error: ", 0) == 0) return log_message(LogLevel::Error, line.substr(7));
+  log_message(LogLevel::Info, line);
+}
 
 PresenceSettings presence_settings(const DaemonOptions& o) {
   PresenceSettings p;
@@ -37,8 +44,10 @@ PresenceSettings presence_settings(const DaemonOptions& o) {
   return p;
 }
 
-DeviceDefaults device_defaults(const DaemonOptions& o) {
+// What keys added at run time (POST /v1/devices) start from: the top-level settings.
+DeviceDefaults device_defaults(const DaemonOptions& o, ProtocolTrace* trace) {
   DeviceDefaults d;
+  d.base.trace = trace;
   d.base.profile = o.profile;
   d.base.hid = o.hid;
   d.base.presence = presence_settings(o);
@@ -77,6 +86,29 @@ void plug_devices(boost::asio::io_context& io, DeviceManager& devices, const Dae
     log(std::string("UHID is not available (") + e.what() + "); serving over USB/IP instead");
     devices.set_backend(make_usbip_backend(io, o.usbip));
     devices.plug_all();
+  }
+}
+
+// The configured keys, each with its own settings ([[device]] table over the top level).
+void create_devices(DeviceManager& devices, const DaemonOptions& o, EventBus& events, ProtocolTrace* trace) {
+  for (size_t i = 0; i < o.devices; ++i) {
+    const DaemonOptions& d = o.device(i);  // this key's settings ([[device]] table over the top level)
+    DeviceSettings s;
+    s.index = i + 1;
+    s.events = &events;
+    s.trace = trace;
+    s.profile = d.profile;
+    s.hid = d.hid;
+    s.seed = d.seed;
+    s.presence = presence_settings(d);
+    s.preset_pin = d.pin;
+    s.store.kind = o.store == StoreKind::Batched     ? StoreSettings::Kind::Batched
+                   : o.store == StoreKind::Ephemeral ? StoreSettings::Kind::Ephemeral
+                                                     : StoreSettings::Kind::Durable;
+    s.store.dir = std::filesystem::path(o.state_dir) / ("device-" + std::to_string(i + 1));
+    if (o.passphrase_file) s.store.passphrase = store::passphrase_from_file(*o.passphrase_file);
+    if (o.passphrase_env) s.store.passphrase = store::passphrase_from_env(*o.passphrase_env);
+    devices.create(std::move(s));
   }
 }
 
@@ -129,14 +161,18 @@ int main(int argc, char** argv) {
     return parsed.exit_code;
   }
   const DaemonOptions& o = *parsed.options;
+  set_json_log(o.log_format == DaemonOptions::LogFormat::Json);
 
   try {
+    // Declared before the devices that write to it.
+    std::unique_ptr<ProtocolTrace> trace;
+    if (o.trace_file || o.pcap_file) trace = std::make_unique<ProtocolTrace>(o.trace_file.value_or(""), o.pcap_file.value_or(""));
     // Declared before the io_context: connections still queued in it unsubscribe when it goes.
     EventBus events;
     boost::asio::io_context io;
     SteadyClock clock;
-    DeviceManager devices(io, clock, events, device_defaults(o));
-    for (size_t i = 0; i < o.devices; ++i) devices.create();
+    DeviceManager devices(io, clock, events, device_defaults(o, trace.get()));
+    create_devices(devices, o, events, trace.get());
     if (o.export_attestation_ca) export_ca(*devices.devices().front(), *o.export_attestation_ca);
 
     // The control API answers before the devices are plugged in, so `vauthctl wait` can watch them come up.

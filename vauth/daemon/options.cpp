@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "vauth/base/bytes.h"
+#include "vauth/daemon/option_sources.h"
 
 namespace po = boost::program_options;
 
@@ -115,7 +116,12 @@ std::string default_state_dir() {
   return "/var/lib/vauth";
 }
 
-ParseResult parse_options(int argc, const char* const argv[]) {
+namespace {
+
+// One pass over every source of option values: the command line, then what
+// `sources` adds (config file, [[device]] table, persona). parse_options runs
+// it for the top level and once per [[device]] table.
+ParseResult resolve(int argc, const char* const argv[], OptionSources& sources) {
   std::string transport = "auto", listen = "127.0.0.1:3240", udp_listen = "127.0.0.1:8111",
               udp_peer = "127.0.0.1:7112", attestation = "batch", presence = "auto",
               algorithms = "es256,eddsa", aaguid, vid, pid;
@@ -178,7 +184,24 @@ ParseResult parse_options(int argc, const char* const argv[]) {
       ("name", po::value(&o.hid.name)->value_name("TEXT"), "HID device / USB product name")
       ("serial", po::value(&o.hid.serial)->value_name("TEXT"), "HID / USB serial number")
       ("vid", po::value(&vid)->value_name("HEX"), "USB vendor ID (default 1209)")
-      ("pid", po::value(&pid)->value_name("HEX"), "USB product ID (default 7a01)");
+      ("pid", po::value(&pid)->value_name("HEX"), "USB product ID (default 7a01)")
+      ("persona", po::value(&o.persona)->value_name("NAME"),
+       "start from a named profile: default, ctap2.0, u2f-only, yubikey5, or one the config file defines "
+       "(vauthd --list-personas)");
+  std::string log_format = "text", trace_file, pcap_file;
+  po::options_description output("Configuration and output (docs/config.md)");
+  output.add_options()
+      ("config,c", po::value<std::string>()->value_name("FILE"),
+       "read options from a TOML file: every long option is a key; [[device]] tables configure keys one by "
+       "one; the command line wins")
+      ("print-config", "print the effective settings as TOML and exit")
+      ("list-personas", "list the personas and exit")
+      ("log-format", po::value(&log_format)->value_name("text|json"),
+       "stderr log lines as plain text (default) or JSON objects; readiness lines stay on stdout")
+      ("trace", po::value(&trace_file)->value_name("FILE"),
+       "write every CTAPHID packet and every decoded CTAP request/response to FILE as JSON lines")
+      ("pcap", po::value(&pcap_file)->value_name("FILE"),
+       "write the USB traffic to FILE as pcapng (Linux usbmon link type; Wireshark dissects it)");
   po::options_description control("Control API (docs/control-api.md)");
   control.add_options()
       ("control-socket", po::value(&control_socket)->value_name("PATH"),
@@ -192,20 +215,30 @@ ParseResult parse_options(int argc, const char* const argv[]) {
        "the bearer token TCP clients must send (Authorization: Bearer TOKEN)")
       ("control-allow-remote", "let --control-listen bind a non-loopback address");
   po::options_description all;
-  all.add(general).add(state).add(key).add(control);
+  all.add(general).add(state).add(key).add(control).add(output);
 
   po::variables_map vm;
   try {
     po::store(po::parse_command_line(argc, argv, all), vm);
+    sources.store(vm, all, {&general, &state, &control, &output});
     po::notify(vm);
   } catch (const po::error& e) {
     return fail(std::string(e.what()) + " (see vauthd --help)");
+  } catch (const ConfigError& e) {
+    return fail(e.what());
   }
   if (vm.count("help")) {
     std::ostringstream help;
     help << kUsage << "\n" << all;
     return ParseResult{std::nullopt, 0, help.str()};
   }
+  if (vm.count("list-personas")) return ParseResult{std::nullopt, 0, describe_personas(sources.state().personas)};
+  if (log_format == "text") o.log_format = DaemonOptions::LogFormat::Text;
+  else if (log_format == "json") o.log_format = DaemonOptions::LogFormat::Json;
+  else return fail("--log-format must be text or json");
+  if (vm.count("trace")) o.trace_file = trace_file;
+  if (vm.count("pcap")) o.pcap_file = pcap_file;
+  o.profile = sources.profile();  // the persona's; the options below refine it
 
   if (transport == "auto") o.transport = TransportKind::Auto;
   else if (transport == "uhid") o.transport = TransportKind::Uhid;
@@ -245,6 +278,7 @@ ParseResult parse_options(int argc, const char* const argv[]) {
   auto window = parse_reset_window(reset_window);
   if (!window) return fail("--reset-window wants whole seconds from 1 to 3600, or off");
   o.profile.reset_window = *window;
+  if (!o.profile.u2f && !o.profile.ctap2) return fail("--no-u2f leaves a U2F-only persona (" + o.persona + ") no protocol at all");
   if (vm.count("pin")) o.pin = pin;
   if (presence == "auto") o.presence = PresenceMode::Auto;
   else if (presence == "deny") o.presence = PresenceMode::Deny;
@@ -283,6 +317,97 @@ ParseResult parse_options(int argc, const char* const argv[]) {
   }
   if (vm.count("export-attestation-ca")) o.export_attestation_ca = export_ca;
   return ParseResult{o, 0, ""};
+}
+
+ParseResult located(ParseResult r, const OptionSources& sources) {
+  if (!r.options && r.exit_code != 0) r.message = sources.locate(r.message);
+  return r;
+}
+
+// --print-config: the top level, then each [[device]] table's differences from it,
+// then the config's own personas (so the output loads again as a config file).
+std::string effective_config(const OptionSources& top, const std::vector<OptionSources>& devices) {
+  std::ostringstream out;
+  out << "# vauthd effective settings (vauthd --print-config); load with vauthd --config FILE\n";
+  out << top.settings() << "\n";
+  for (size_t i = 0; i < devices.size(); ++i) {
+    toml::table diff;
+    for (const auto& [k, v] : devices[i].settings()) {
+      const auto* top_value = top.settings().get(k.str());
+      if (!top_value || toml_text(*top_value) != toml_text(v)) diff.insert(k, v);
+    }
+    for (const auto& [k, v] : top.settings()) {
+      if (!devices[i].settings().contains(k.str())) out << "# device " << i + 1 << " does not set " << k.str() << "\n";
+    }
+    out << "\n[[device]]  # device " << i + 1 << "\n" << diff << "\n";
+  }
+  if (const auto& file = top.state().file) {
+    toml::table personas;
+    for (const toml::table* t : file->personas()) {
+      for (const auto& [name, body] : *t) personas.insert(name, body);
+    }
+    if (!personas.empty()) {
+      toml::table root;
+      root.insert("personas", std::move(personas));
+      out << "\n" << root << "\n";
+    }
+  }
+  return out.str();
+}
+
+ParseResult parse_all(int argc, const char* const argv[], std::shared_ptr<ConfigState> state) {
+  OptionSources top(state, std::nullopt);
+  ParseResult r = located(resolve(argc, argv, top), top);
+  if (!r.options) return r;
+  DaemonOptions& o = *r.options;
+
+  const size_t tables = state->file ? state->file->devices().size() : 0;
+  if (tables > 16) return fail(state->file->name + ": at most 16 [[device]] tables");
+  if (tables > o.devices) {
+    if (top.is_set("devices")) {
+      return located(fail("--devices " + std::to_string(o.devices) + " is fewer than the " + std::to_string(tables) +
+                          " [[device]] tables of " + state->file->name),
+                     top);
+    }
+    o.devices = tables;
+  }
+  std::vector<OptionSources> device_sources;
+  for (size_t i = 0; i < o.devices; ++i) {
+    DaemonOptions d = o;
+    bool sets_seed = false, sets_serial = false;
+    if (i < tables) {
+      device_sources.emplace_back(state, i);
+      ParseResult dr = located(resolve(argc, argv, device_sources.back()), device_sources.back());
+      if (!dr.options) return dr;
+      d = std::move(*dr.options);
+      sets_seed = device_sources.back().device_sets("seed");
+      sets_serial = device_sources.back().device_sets("serial");
+    }
+    d.device_options.clear();
+    if (d.seed && !sets_seed) *d.seed += i;  // keys of one daemon differ, reproducibly
+    if (o.devices > 1 && !sets_serial) d.hid.serial += "-" + std::to_string(i + 1);
+    o.device_options.push_back(std::move(d));
+  }
+  if (top.is_set("print-config")) return ParseResult{std::nullopt, 0, effective_config(top, device_sources)};
+  return r;
+}
+
+}  // namespace
+
+ParseResult parse_options(int argc, const char* const argv[]) {
+  return parse_all(argc, argv, std::make_shared<ConfigState>());
+}
+
+ParseResult parse_options(int argc, const char* const argv[], std::string_view config_text,
+                          const std::string& config_name) {
+  auto state = std::make_shared<ConfigState>();
+  state->file_given = true;
+  try {
+    state->file = parse_config(config_text, config_name);
+  } catch (const ConfigError& e) {
+    return fail(e.what());
+  }
+  return parse_all(argc, argv, state);
 }
 
 }  // namespace vauth::daemon

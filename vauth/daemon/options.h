@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "transports/hid_endpoint.h"
@@ -58,6 +59,18 @@ struct DaemonOptions {
   std::optional<std::string> export_attestation_ca;
   std::string uhid_path = "/dev/uhid";
   std::string seqpacket_dir = default_seqpacket_dir();
+
+  // ---- Config file, personas and output (issue #6; docs/config.md) ----
+  std::string persona = "default";       // --persona: the profile `profile` started from
+  enum class LogFormat { Text, Json } log_format = LogFormat::Text;
+  std::optional<std::string> trace_file;  // --trace: JSON lines of packets and decoded CTAP
+  std::optional<std::string> pcap_file;   // --pcap: pcapng of the USB traffic
+  // What each key runs with (index 0 is device 1): a [[device]] table of the
+  // config over the top level, with per-device seeds and serials derived.
+  // parse_options fills one entry per device; make_devices reads per-device
+  // settings (profile, hid, presence, pin, seed, ...) only from here.
+  std::vector<DaemonOptions> device_options;
+  const DaemonOptions& device(size_t i) const { return i < device_options.size() ? device_options[i] : *this; }
 };
 
 struct ParseResult {
@@ -67,5 +80,8 @@ struct ParseResult {
 };
 
 ParseResult parse_options(int argc, const char* const argv[]);
+// The same with a config file's text instead of the file --config names (tests, the config fuzzer).
+ParseResult parse_options(int argc, const char* const argv[], std::string_view config_text,
+                          const std::string& config_name);
 
 }  // namespace vauth::daemon

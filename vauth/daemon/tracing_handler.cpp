@@ -1,10 +1,12 @@
 #include "vauth/daemon/tracing_handler.h"
 
+#include <chrono>
 #include <cstdio>
 
 #include <nlohmann/json.hpp>
 
 #include "vauth/ctap/status.h"
+#include "vauth/daemon/protocol_trace.h"
 
 namespace vauth::daemon {
 namespace {
@@ -31,8 +33,8 @@ std::string ctap2_command_name(uint8_t command) {
     case c::kSelection: return "selection";
     case c::kLargeBlobs: return "largeBlobs";
     case c::kConfig: return "config";
-    case 0x40: return "credentialManagementPreview";
-    case 0x41: return "bioEnrollmentPreview";
+    case 0x40: return "bioEnrollmentPreview";
+    case c::kCredentialManagementPreview: return "credentialManagementPreview";
   }
   return hex_byte(command);
 }
@@ -59,11 +61,18 @@ std::string u2f_status_name(uint16_t sw) {
   return hex_byte(sw, 4);
 }
 
-TracingHandler::Reply TracingHandler::traced(std::string protocol, std::string command, Reply reply) {
+TracingHandler::Reply TracingHandler::traced(std::string protocol, std::string command, uint8_t command_byte,
+                                             Reply reply) {
   const TimePoint start = clock_.now();
   // Captures `this`: the authenticator never replies after it is destroyed, and
   // it is destroyed before this wrapper (VirtualDevice's member order).
-  return [this, protocol, command, start, reply = std::move(reply)](Bytes response) {
+  return [this, protocol, command, command_byte, start, reply = std::move(reply)](Bytes response) {
+    if (trace_) {
+      const double ms = std::chrono::duration<double, std::milli>(clock_.now() - start).count();
+      if (protocol == "ctap2") trace_->ctap2_response(device_, command_byte, response, ms);
+      else trace_->u2f_response(device_, response, ms);
+    }
+    if (!events_) return reply(std::move(response));
     nlohmann::json e = {{"device", device_}, {"protocol", protocol}, {"command", command},
                         {"length", response.size()},
                         {"elapsed_ms", (clock_.now() - start).count()}};
@@ -81,19 +90,25 @@ TracingHandler::Reply TracingHandler::traced(std::string protocol, std::string c
 }
 
 void TracingHandler::handle_cbor(ByteView request, Reply reply) {
-  if (!events_) return inner_.handle_cbor(request, std::move(reply));
+  if (!events_ && !trace_) return inner_.handle_cbor(request, std::move(reply));
   const std::string command = request.empty() ? "(empty)" : ctap2_command_name(request[0]);
-  events_->publish("ctap.request", {{"device", device_}, {"protocol", "ctap2"}, {"command", command},
-                                    {"length", request.size()}});
-  inner_.handle_cbor(request, traced("ctap2", command, std::move(reply)));
+  if (trace_) trace_->ctap2_request(device_, request);
+  if (events_) {
+    events_->publish("ctap.request", {{"device", device_}, {"protocol", "ctap2"}, {"command", command},
+                                      {"length", request.size()}});
+  }
+  inner_.handle_cbor(request, traced("ctap2", command, request.empty() ? 0 : request[0], std::move(reply)));
 }
 
 void TracingHandler::handle_msg(ByteView apdu, Reply reply) {
-  if (!events_) return inner_.handle_msg(apdu, std::move(reply));
+  if (!events_ && !trace_) return inner_.handle_msg(apdu, std::move(reply));
   const std::string command = u2f_instruction_name(apdu);
-  events_->publish("ctap.request", {{"device", device_}, {"protocol", "u2f"}, {"command", command},
-                                    {"length", apdu.size()}});
-  inner_.handle_msg(apdu, traced("u2f", command, std::move(reply)));
+  if (trace_) trace_->u2f_request(device_, apdu);
+  if (events_) {
+    events_->publish("ctap.request", {{"device", device_}, {"protocol", "u2f"}, {"command", command},
+                                      {"length", apdu.size()}});
+  }
+  inner_.handle_msg(apdu, traced("u2f", command, 0, std::move(reply)));
 }
 
 void TracingHandler::cancel() {

@@ -12,10 +12,14 @@
 
 namespace vauth::daemon {
 
+class ProtocolTrace;
+
 class TracingHandler final : public ctap::MessageHandler {
  public:
-  TracingHandler(ctap::MessageHandler& inner, EventBus* events, size_t device, const Clock& clock)
-      : inner_(inner), events_(events), device_(device), clock_(clock) {}
+  // `trace` (optional): also write each message decoded to the --trace file.
+  TracingHandler(ctap::MessageHandler& inner, EventBus* events, size_t device, const Clock& clock,
+                 ProtocolTrace* trace = nullptr)
+      : inner_(inner), events_(events), device_(device), clock_(clock), trace_(trace) {}
 
   void handle_cbor(ByteView request, Reply reply) override;
   void handle_msg(ByteView apdu, Reply reply) override;
@@ -26,12 +30,13 @@ class TracingHandler final : public ctap::MessageHandler {
   bool supports_msg() const override { return inner_.supports_msg(); }
 
  private:
-  Reply traced(std::string protocol, std::string command, Reply reply);
+  Reply traced(std::string protocol, std::string command, uint8_t command_byte, Reply reply);
 
   ctap::MessageHandler& inner_;
   EventBus* events_;  // null: pass through without tracing
   size_t device_;
   const Clock& clock_;
+  ProtocolTrace* trace_;  // null: no --trace/--pcap
 };
 
 // "makeCredential", "clientPIN", ... or "0x42" for bytes no command owns.

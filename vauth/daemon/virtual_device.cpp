@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "vauth/ctap/pin_policy.h"
+#include "vauth/daemon/log.h"
 
 namespace vauth::daemon {
 namespace {
@@ -20,7 +21,7 @@ std::unique_ptr<store::Store> open_store(const StoreSettings& s) {
   store::JournalOptions o;
   o.durability = s.kind == StoreSettings::Kind::Batched ? store::Durability::batched : store::Durability::durable;
   o.passphrase = s.passphrase;
-  o.warn = [](std::string_view w) { std::cerr << "vauthd: store: " << w << std::endl; };
+  o.warn = [](std::string_view w) { log_message(LogLevel::Warning, "store: " + std::string(w)); };
   return std::make_unique<store::JournalStore>(s.dir, std::move(o));
 }
 
@@ -40,6 +41,7 @@ void preset_pin(store::Store& store, const DeviceSettings& s) {
 VirtualDevice::VirtualDevice(boost::asio::io_context& io, const Clock& clock, DeviceSettings settings)
     : index_(settings.index),
       events_(settings.events),
+      trace_(settings.trace),
       hid_(settings.hid),
       timers_(clock),
       pump_(io, timers_),
@@ -53,10 +55,13 @@ VirtualDevice::VirtualDevice(boost::asio::io_context& io, const Clock& clock, De
   authenticator_ = std::make_unique<ctap::Authenticator>(
       ctap::Environment{*store_, *rng_, timers_, presence_tracer_, std::move(settings.profile)});
   if (settings.store.kind == StoreSettings::Kind::Batched) schedule_sync();
-  tracer_ = std::make_unique<TracingHandler>(*authenticator_, events_, index_, clock);
+  tracer_ = std::make_unique<TracingHandler>(*authenticator_, events_, index_, clock, trace_);
   engine_ = std::make_unique<transport::CtaphidEngine>(*tracer_, timers_, [this](const transport::Report& r) {
-    if (sink_) sink_(r);
+    if (!sink_) return;
+    if (trace_) trace_->packet(index_, false, r);
+    sink_(r);
   });
+  if (trace_) trace_->device_added(index_, hid_);
 }
 
 VirtualDevice::~VirtualDevice() {
@@ -75,6 +80,7 @@ void VirtualDevice::schedule_sync() {
 }
 
 void VirtualDevice::on_output_report(ByteView report) {
+  if (trace_) trace_->packet(index_, true, report);
   engine_->on_report(report);
   pump_.kick();  // the engine may have scheduled keepalives or timeouts
 }

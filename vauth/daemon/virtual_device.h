@@ -19,6 +19,7 @@
 #include "vauth/ctap/authenticator.h"
 #include "vauth/daemon/event_bus.h"
 #include "vauth/daemon/presence_tracer.h"
+#include "vauth/daemon/protocol_trace.h"
 #include "vauth/daemon/tracing_handler.h"
 
 namespace vauth::daemon {
@@ -47,6 +48,7 @@ struct DeviceSettings {
   PresenceSettings presence;
   std::optional<std::string> preset_pin;
   EventBus* events = nullptr;            // where requests and prompts are reported (optional)
+  ProtocolTrace* trace = nullptr;        // --trace/--pcap: every report and message (optional)
 };
 
 // Where the device is plugged in, for humans and the control API.
@@ -95,6 +97,7 @@ class VirtualDevice final : public transport::HidEndpoint {
 
   size_t index_;
   EventBus* events_;
+  ProtocolTrace* trace_;  // null unless --trace/--pcap: then every report is written
   transport::HidDeviceInfo hid_;
   TimerQueue timers_;
   transport::TimerPump pump_;
