@@ -22,6 +22,10 @@ const char* const kCommandsHelp = R"(Commands (N is a device number, 1 for the f
                                  the fingerprint sensor: show it, set its mode, or answer
                                  the reading key N waits for (match / nomatch)
   power-cycle N                  unplug and replug: PIN token, key agreement, pending state start over
+  add-device [KEY=VALUE...]      plug in a new key; keys: pin, serial, name, presence (auto|deny|manual),
+                                 store (durable|batched|ephemeral), plugged (true|false)
+  remove-device N                unplug key N and forget it (a durable key's state stays on disk)
+  unplug N | plug N              key N disappears from the host / comes back (state kept, power-cycled)
   reset N                        wipe key N: credentials, PIN, new master secret (no touch needed)
   set-pin N PIN                  set or replace the PIN
   clear-pin N                    remove the PIN (not supported yet by the daemon)
@@ -77,6 +81,24 @@ int answer(const Invocation& inv, const HttpResult& r, Human human) {
   }
   human(body);
   return kOk;
+}
+
+// add-device pin=1234 presence=manual plugged=false -> {"pin":"1234","presence":"manual","plugged":false}.
+// The daemon validates the values; only the shape is checked here.
+nlohmann::json add_device_body(const Invocation& inv) {
+  nlohmann::json body = nlohmann::json::object();
+  for (const std::string& arg : inv.args) {
+    const auto eq = arg.find('=');
+    if (eq == std::string::npos || eq == 0) throw Usage("add-device takes KEY=VALUE arguments, not \"" + arg + "\"");
+    const std::string key = arg.substr(0, eq), value = arg.substr(eq + 1);
+    if (key == "plugged") {
+      if (value != "true" && value != "false") throw Usage("plugged=true or plugged=false");
+      body[key] = value == "true";
+    } else {
+      body[key] = value;
+    }
+  }
+  return body;
 }
 
 int wait_ready(const Invocation& inv, const ControlClient& client) {
@@ -235,6 +257,23 @@ int dispatch(const Invocation& inv, const ControlClient& client) {
   if (c == "power-cycle") {
     need_args(inv, 1, 1, "power-cycle N");
     return answer(inv, client.request("POST", dev() + "/power-cycle"), done("power-cycled device " + inv.args[0]));
+  }
+  if (c == "add-device") {
+    return answer(inv, client.request("POST", "/v1/devices", add_device_body(inv).dump()), [](const auto& j) {
+      std::cout << "added device " << j.value("index", 0u) << (j.value("ready", false) ? " on " : " (unplugged)")
+                << (j.value("ready", false) ? j.value("transport", "") + " " + j.value("where", "") : "") << "\n";
+    });
+  }
+  if (c == "remove-device") {
+    need_args(inv, 1, 1, "remove-device N");
+    return answer(inv, client.request("DELETE", dev()), done("removed device " + inv.args[0]));
+  }
+  if (c == "plug" || c == "unplug") {
+    need_args(inv, 1, 1, c == "plug" ? "plug N" : "unplug N");
+    return answer(inv, client.request("POST", dev() + "/" + c), [&](const auto& j) {
+      std::cout << (c == "plug" ? "plugged in device " : "unplugged device ") << inv.args[0]
+                << (c == "plug" ? " on " + j.value("transport", "") + " " + j.value("where", "") : "") << "\n";
+    });
   }
   if (c == "reset") {
     need_args(inv, 1, 1, "reset N");

@@ -1,6 +1,7 @@
 #include "vauth/daemon/options.h"
 
 #include <boost/program_options.hpp>
+#include <charconv>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -20,6 +21,7 @@ namespace {
 constexpr const char* kUsage = R"(vauthd — a virtual FIDO2 security key (CTAP 2.0 + U2F) for Linux.
 
 Usage: vauthd [options]
+       vauthd doctor [--user USER]   check /dev/uhid, hidraw permissions, vhci-hcd, usbip
 
 Without options vauthd creates one key and plugs it in through UHID when
 /dev/uhid is usable, otherwise it serves it over USB/IP on 127.0.0.1:3240.
@@ -83,6 +85,15 @@ std::optional<std::string> read_token(const std::string& path) {
   return token.substr(first, last - first + 1);
 }
 
+// "off" (zero: any time) or whole seconds; a window of 0 s would forbid every reset.
+std::optional<Duration> parse_reset_window(const std::string& s) {
+  if (s == "off") return Duration(0);
+  unsigned long seconds = 0;
+  const auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), seconds);
+  if (ec != std::errc() || end != s.data() + s.size() || seconds < 1 || seconds > 3600) return std::nullopt;
+  return std::chrono::duration_cast<Duration>(std::chrono::seconds(seconds));
+}
+
 ParseResult fail(const std::string& message) { return ParseResult{std::nullopt, 2, "vauthd: " + message}; }
 
 }  // namespace
@@ -113,21 +124,28 @@ namespace {
 // `sources` adds (config file, [[device]] table, persona). parse_options runs
 // it for the top level and once per [[device]] table.
 ParseResult resolve(int argc, const char* const argv[], OptionSources& sources) {
-  std::string transport = "auto", listen = "127.0.0.1:3240", attestation = "batch", presence = "auto", uv = "none",
+  std::string transport = "auto", listen = "127.0.0.1:3240", udp_listen = "127.0.0.1:8111",
+              udp_peer = "127.0.0.1:7112", attestation = "batch", presence = "auto", uv = "none",
               algorithms = "es256,eddsa", aaguid, vid, pid;
   DaemonOptions o;
   uint64_t seed = 0;
-  std::string pin, export_ca, control_socket, control_listen, token_file;
+  std::string pin, export_ca, control_socket, control_listen, token_file, reset_window = "10";
 
   po::options_description general("General");
   general.add_options()
       ("help,h", "show this help and exit")
-      ("transport,t", po::value(&transport)->value_name("auto|uhid|usbip|seqpacket"),
-       "how the key reaches the kernel (default: auto = uhid if /dev/uhid is usable, else usbip); "
-       "seqpacket: a Unix socket per key, one report per packet, for `vauth run` and other local bridges")
+      ("transport,t", po::value(&transport)->value_name("auto|uhid|usbip|udp|seqpacket"),
+       "how the key reaches the host (default: auto = uhid if /dev/uhid is usable, else usbip); udp: "
+       "the SoloKeys/CanoKey simulator convention, no kernel; seqpacket: a Unix socket per key, one "
+       "report per packet, for `vauth run` and other local bridges")
       ("usbip-listen", po::value(&listen)->value_name("ADDR:PORT"),
        "USB/IP listen address (default 127.0.0.1:3240; port 0 picks a free port). USB/IP has no "
        "authentication: keep it on loopback")
+      ("udp-listen", po::value(&udp_listen)->value_name("ADDR:PORT"),
+       "--transport udp: where device 1 takes its reports (default 127.0.0.1:8111; device i: PORT+i-1; "
+       "port 0 picks free ports)")
+      ("udp-peer", po::value(&udp_peer)->value_name("ADDR:PORT"),
+       "--transport udp: where device 1 sends its reports (default 127.0.0.1:7112; device i: PORT+i-1)")
       ("seqpacket-dir", po::value(&o.seqpacket_dir)->value_name("DIR"),
        "where --transport seqpacket creates device-<n>.sock (0600, in a 0700 directory; default "
        "$XDG_RUNTIME_DIR/vauth)")
@@ -155,6 +173,9 @@ ParseResult resolve(int argc, const char* const argv[], OptionSources& sources) 
       ("algorithms", po::value(&algorithms)->value_name("LIST"), "credential algorithms in order of preference (default es256,eddsa)")
       ("aaguid", po::value(&aaguid)->value_name("UUID"), "the AAGUID to report (default: vauth's)")
       ("no-u2f", "a CTAP2-only key: no CTAP1/U2F")
+      ("reset-window", po::value(&reset_window)->value_name("SECONDS|off"),
+       "authenticatorReset is allowed only this long after power-up, as on real keys (default 10); "
+       "off allows it at any time")
       ("pin", po::value(&pin)->value_name("PIN"), "start with this PIN set (default: no PIN)")
       ("presence", po::value(&presence)->value_name("auto|deny|manual"),
        "user presence: approve every request, deny every request, or wait for the control API "
@@ -239,10 +260,17 @@ ParseResult resolve(int argc, const char* const argv[], OptionSources& sources) 
   if (transport == "auto") o.transport = TransportKind::Auto;
   else if (transport == "uhid") o.transport = TransportKind::Uhid;
   else if (transport == "usbip") o.transport = TransportKind::Usbip;
+  else if (transport == "udp") o.transport = TransportKind::Udp;
   else if (transport == "seqpacket") o.transport = TransportKind::Seqpacket;
-  else return fail("--transport must be auto, uhid, usbip or seqpacket");
+  else return fail("--transport must be auto, uhid, usbip, udp or seqpacket");
   if (o.seqpacket_dir.empty()) return fail("--seqpacket-dir wants a directory");
   if (!parse_listen(listen, o.usbip)) return fail("--usbip-listen wants ADDR:PORT, e.g. 127.0.0.1:3240");
+  transport::UsbipOptions udp_in, udp_out;
+  if (!parse_listen(udp_listen, udp_in)) return fail("--udp-listen wants ADDR:PORT, e.g. 127.0.0.1:8111");
+  if (!parse_listen(udp_peer, udp_out) || udp_out.port == 0) {
+    return fail("--udp-peer wants ADDR:PORT with a port, e.g. 127.0.0.1:7112");
+  }
+  o.udp = transport::UdpOptions{udp_in.address, udp_in.port, udp_out.address, udp_out.port};
   if (o.devices < 1 || o.devices > 16) return fail("--devices must be between 1 and 16");
   if (vm.count("seed")) o.seed = seed;
   if (store_kind == "durable") o.store = StoreKind::Durable;
@@ -264,6 +292,9 @@ ParseResult resolve(int argc, const char* const argv[], OptionSources& sources) 
     o.profile.aaguid = *a;
   }
   o.profile.u2f = !vm.count("no-u2f");
+  auto window = parse_reset_window(reset_window);
+  if (!window) return fail("--reset-window wants whole seconds from 1 to 3600, or off");
+  o.profile.reset_window = *window;
   if (!o.profile.u2f && !o.profile.ctap2) return fail("--no-u2f leaves a U2F-only persona (" + o.persona + ") no protocol at all");
   if (vm.count("pin")) o.pin = pin;
   if (presence == "auto") o.presence = PresenceMode::Auto;

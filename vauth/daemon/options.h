@@ -8,13 +8,14 @@
 #include <vector>
 
 #include "transports/hid_endpoint.h"
+#include "transports/udp_endpoint.h"
 #include "transports/usbip_server.h"
 #include "vauth/ctap/profile.h"
 #include "vauth/faults/fault_plan.h"
 
 namespace vauth::daemon {
 
-enum class TransportKind { Auto, Uhid, Usbip, Seqpacket };
+enum class TransportKind { Auto, Uhid, Usbip, Udp, Seqpacket };
 enum class PresenceMode { Auto, Deny, Manual };
 
 // The control API's listeners (docs/control-api.md).
@@ -44,6 +45,7 @@ enum class UvMode { Auto, Fail, Manual, None };
 struct DaemonOptions {
   TransportKind transport = TransportKind::Auto;
   transport::UsbipOptions usbip;
+  transport::UdpOptions udp;  // --transport udp: device i uses both ports + i - 1
   size_t devices = 1;
   std::optional<uint64_t> seed;
   ctap::Profile profile;
