@@ -22,7 +22,18 @@ constexpr int kCaKey = 1, kCaCert = 2, kBatchKey = 3, kBatchCert = 4, kAaguid = 
 }
 namespace state_key {
 constexpr int kMasterSecret = 1, kAttestation = 2, kPinHash = 3, kPinRetries = 4, kSignCount = 5,
-              kNextCredentialSeq = 6, kLargeBlobArray = 12;  // 7-11: the CTAP 2.1 config state (docs/store.md)
+              kNextCredentialSeq = 6;
+// 7..11 and 13..15 are free (never written by any build); docs/store.md keeps the list.
+constexpr int kLargeBlobArray = 12;
+// 16..31: built-in user verification, bio enrollment and authenticatorConfig.
+constexpr int kPinCodePoints = 16, kUvRetries = 17, kConfig = 18, kEnrollments = 19;
+}
+namespace config_key {
+constexpr int kMinPinLength = 1, kMinPinLengthRpIds = 2, kForcePinChange = 3, kAlwaysUv = 4,
+              kEnterpriseAttestation = 5;
+}
+namespace enrollment_key {
+constexpr int kTemplateId = 1, kFriendlyName = 2;
 }
 // A mutation is {1: type, 2..: its fields}.
 constexpr int kType = 1, kArg1 = 2, kArg2 = 3;
@@ -36,6 +47,13 @@ enum MutationType : uint64_t {
   kSetSignCount = 7,
   kReset = 8,
   kSetLargeBlobArray = 9,
+  // 10..15 are free (never written by any build).
+  // 16..31: built-in user verification, bio enrollment and authenticatorConfig.
+  kSetPinCodePoints = 16,
+  kSetUvRetries = 17,
+  kSetConfig = 18,
+  kPutEnrollment = 19,
+  kDeleteEnrollment = 20,
 };
 
 [[noreturn]] void bad(const std::string& what) { throw StoreError("malformed record: " + what); }
@@ -168,6 +186,67 @@ Attestation decode_attestation(const Value& v) {
   return a;
 }
 
+Value encode(const AuthenticatorConfig& c) {
+  Value::Map m;
+  if (c.min_pin_length != 0) m[Value(config_key::kMinPinLength)] = Value(uint64_t{c.min_pin_length});
+  if (!c.min_pin_length_rp_ids.empty()) {
+    Value::Array ids;
+    for (const auto& id : c.min_pin_length_rp_ids) ids.emplace_back(to_bytes(id));
+    m[Value(config_key::kMinPinLengthRpIds)] = Value(std::move(ids));
+  }
+  if (c.force_pin_change) m[Value(config_key::kForcePinChange)] = Value(true);
+  if (c.always_uv) m[Value(config_key::kAlwaysUv)] = Value(true);
+  if (c.enterprise_attestation) m[Value(config_key::kEnterpriseAttestation)] = Value(true);
+  return Value(std::move(m));
+}
+
+namespace {
+
+bool get_flag(const Value& map, int key, const char* what) {
+  const Value* f = field(map, key);
+  if (!f) return false;
+  if (!f->is_bool()) bad(std::string(what) + " is not a boolean");
+  return f->as_bool();
+}
+
+}  // namespace
+
+AuthenticatorConfig decode_config(const Value& v) {
+  as_map(v, "authenticator config");
+  AuthenticatorConfig c;
+  c.min_pin_length = static_cast<uint8_t>(get_uint(v, config_key::kMinPinLength, "minimum PIN length", 0, 255));
+  if (const Value* ids = field(v, config_key::kMinPinLengthRpIds)) {
+    if (!ids->is_array()) bad("minPinLength RP IDs is not an array");
+    for (const Value& id : ids->as_array()) {
+      if (id.is_bytes()) {
+        c.min_pin_length_rp_ids.push_back(to_string(id.as_bytes()));
+      } else if (id.is_text()) {
+        c.min_pin_length_rp_ids.push_back(id.as_text());
+      } else {
+        bad("a minPinLength RP ID is not a string");
+      }
+    }
+  }
+  c.force_pin_change = get_flag(v, config_key::kForcePinChange, "forcePINChange");
+  c.always_uv = get_flag(v, config_key::kAlwaysUv, "alwaysUv");
+  c.enterprise_attestation = get_flag(v, config_key::kEnterpriseAttestation, "enterprise attestation");
+  return c;
+}
+
+Value encode(const Enrollment& e) {
+  Value::Map m;
+  m[Value(enrollment_key::kTemplateId)] = Value(e.template_id);
+  put_string(m, enrollment_key::kFriendlyName, e.friendly_name);
+  return Value(std::move(m));
+}
+
+Enrollment decode_enrollment(const Value& v) {
+  as_map(v, "enrollment");
+  const Value& id = required(v, enrollment_key::kTemplateId, "template id");
+  if (!id.is_bytes()) bad("template id is not a byte string");
+  return Enrollment{id.as_bytes(), get_string(v, enrollment_key::kFriendlyName, "friendly name")};
+}
+
 Value encode(const Mutation& mutation) {
   Value::Map m;
   std::visit(
@@ -201,6 +280,21 @@ Value encode(const Mutation& mutation) {
         } else if constexpr (std::is_same_v<T, change::SetLargeBlobArray>) {
           m[Value(kType)] = Value(uint64_t{kSetLargeBlobArray});
           m[Value(kArg1)] = Value(c.array);
+        } else if constexpr (std::is_same_v<T, change::SetPinCodePoints>) {
+          m[Value(kType)] = Value(uint64_t{kSetPinCodePoints});
+          m[Value(kArg1)] = Value(c.code_points);
+        } else if constexpr (std::is_same_v<T, change::SetUvRetries>) {
+          m[Value(kType)] = Value(uint64_t{kSetUvRetries});
+          m[Value(kArg1)] = Value(c.retries);
+        } else if constexpr (std::is_same_v<T, change::SetConfig>) {
+          m[Value(kType)] = Value(uint64_t{kSetConfig});
+          m[Value(kArg1)] = encode(c.config);
+        } else if constexpr (std::is_same_v<T, change::PutEnrollment>) {
+          m[Value(kType)] = Value(uint64_t{kPutEnrollment});
+          m[Value(kArg1)] = encode(c.enrollment);
+        } else if constexpr (std::is_same_v<T, change::DeleteEnrollment>) {
+          m[Value(kType)] = Value(uint64_t{kDeleteEnrollment});
+          m[Value(kArg1)] = Value(c.template_id);
         }
       },
       mutation.change);
@@ -231,6 +325,16 @@ Mutation decode_mutation(const Value& v) {
       return {change::Reset{get_bytes(v, kArg1, "master secret")}};
     case kSetLargeBlobArray:
       return {change::SetLargeBlobArray{get_bytes(v, kArg1, "large-blob array")}};
+    case kSetPinCodePoints:
+      return {change::SetPinCodePoints{static_cast<uint8_t>(get_uint(v, kArg1, "PIN length", 0, 255))}};
+    case kSetUvRetries:
+      return {change::SetUvRetries{static_cast<uint8_t>(get_uint(v, kArg1, "UV retries", 0, 255))}};
+    case kSetConfig:
+      return {change::SetConfig{decode_config(required(v, kArg1, "authenticator config"))}};
+    case kPutEnrollment:
+      return {change::PutEnrollment{decode_enrollment(required(v, kArg1, "enrollment"))}};
+    case kDeleteEnrollment:
+      return {change::DeleteEnrollment{get_bytes(v, kArg1, "template id")}};
     default:
       // Unlike an unknown field, an unknown change cannot be skipped: the state
       // would silently differ from the one that was acknowledged.
@@ -247,6 +351,14 @@ Value encode_scalars(const State& s) {
   m[Value(state_key::kSignCount)] = Value(s.sign_count);
   m[Value(state_key::kNextCredentialSeq)] = Value(s.next_credential_seq);
   put_bytes(m, state_key::kLargeBlobArray, s.large_blob_array);
+  if (s.pin_code_points != 0) m[Value(state_key::kPinCodePoints)] = Value(s.pin_code_points);
+  m[Value(state_key::kUvRetries)] = Value(s.uv_retries);
+  if (!(s.config == AuthenticatorConfig{})) m[Value(state_key::kConfig)] = encode(s.config);
+  if (!s.enrollments.empty()) {
+    Value::Array enrollments;
+    for (const auto& e : s.enrollments) enrollments.push_back(encode(e));
+    m[Value(state_key::kEnrollments)] = Value(std::move(enrollments));
+  }
   return Value(std::move(m));
 }
 
@@ -265,6 +377,13 @@ void decode_scalars(const Value& v, State& s) {
   s.next_credential_seq = get_uint(v, state_key::kNextCredentialSeq, "next credential seq", 1,
                                    std::numeric_limits<uint64_t>::max());
   s.large_blob_array = get_bytes(v, state_key::kLargeBlobArray, "large-blob array");
+  s.pin_code_points = static_cast<uint8_t>(get_uint(v, state_key::kPinCodePoints, "PIN length", 0, 255));
+  s.uv_retries = static_cast<uint8_t>(get_uint(v, state_key::kUvRetries, "UV retries", State{}.uv_retries, 255));
+  if (const Value* c = field(v, state_key::kConfig)) s.config = decode_config(*c);
+  if (const Value* e = field(v, state_key::kEnrollments)) {
+    if (!e->is_array()) bad("enrollments is not an array");
+    for (const Value& item : e->as_array()) s.enrollments.push_back(decode_enrollment(item));
+  }
 }
 
 }  // namespace vauth::store::codec

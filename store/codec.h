@@ -22,6 +22,12 @@ Credential decode_credential(const cbor::Value& v);
 cbor::Value encode(const Attestation& a);
 Attestation decode_attestation(const cbor::Value& v);
 
+cbor::Value encode(const AuthenticatorConfig& c);
+AuthenticatorConfig decode_config(const cbor::Value& v);
+
+cbor::Value encode(const Enrollment& e);
+Enrollment decode_enrollment(const cbor::Value& v);
+
 cbor::Value encode(const Mutation& m);
 Mutation decode_mutation(const cbor::Value& v);
 

@@ -17,7 +17,7 @@ namespace vauth::store::posix {
 namespace {
 
 [[noreturn]] void fail(const std::string& what, const std::filesystem::path& path, int err = errno) {
-  throw StoreError(what + " " + path.string() + ": " + std::strerror(err));
+  throw StoreIoError(what + " " + path.string() + ": " + std::strerror(err), err);
 }
 
 }  // namespace

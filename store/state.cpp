@@ -69,10 +69,30 @@ void apply(State& s, const Mutation& m) {
           s.sign_count = c.count;
         } else if constexpr (std::is_same_v<T, change::SetLargeBlobArray>) {
           s.large_blob_array = c.array;
+        } else if constexpr (std::is_same_v<T, change::SetPinCodePoints>) {
+          s.pin_code_points = c.code_points;
+        } else if constexpr (std::is_same_v<T, change::SetUvRetries>) {
+          s.uv_retries = c.retries;
+        } else if constexpr (std::is_same_v<T, change::SetConfig>) {
+          s.config = c.config;
+        } else if constexpr (std::is_same_v<T, change::PutEnrollment>) {
+          auto same = [&c](const Enrollment& e) { return e.template_id == c.enrollment.template_id; };
+          auto it = std::find_if(s.enrollments.begin(), s.enrollments.end(), same);
+          if (it != s.enrollments.end()) {
+            *it = c.enrollment;
+          } else {
+            s.enrollments.push_back(c.enrollment);
+          }
+        } else if constexpr (std::is_same_v<T, change::DeleteEnrollment>) {
+          std::erase_if(s.enrollments, [&c](const Enrollment& e) { return e.template_id == c.template_id; });
         } else if constexpr (std::is_same_v<T, change::Reset>) {
           s.master_secret = c.new_master_secret;
           s.pin_hash.reset();
           s.pin_retries = 8;
+          s.pin_code_points = 0;
+          s.uv_retries = 8;
+          s.config = AuthenticatorConfig{};
+          s.enrollments.clear();
           s.credentials.clear();
           s.large_blob_array.clear();
           s.by_rp_.clear();

@@ -49,6 +49,23 @@ struct Attestation {
   bool operator==(const Attestation&) const = default;
 };
 
+// A fingerprint template of the simulated sensor (authenticatorBioEnrollment).
+struct Enrollment {
+  Bytes template_id;
+  std::string friendly_name;  // empty: none given
+  bool operator==(const Enrollment&) const = default;
+};
+
+// What authenticatorConfig sets (CTAP 2.1 §6.11); authenticatorReset restores these defaults.
+struct AuthenticatorConfig {
+  uint8_t min_pin_length = 0;                      // 0: the profile's minimum (setMinPINLength only raises it)
+  std::vector<std::string> min_pin_length_rp_ids;  // RPs that may read minPINLength (minPinLength extension)
+  bool force_pin_change = false;                   // PIN tokens refused until changePIN
+  bool always_uv = false;
+  bool enterprise_attestation = false;
+  bool operator==(const AuthenticatorConfig&) const = default;
+};
+
 struct Mutation;
 
 struct State {
@@ -62,6 +79,10 @@ struct State {
   // means the initial value (an empty CBOR array and its truncated hash).
   Bytes large_blob_array;
   std::map<Bytes, Credential> credentials;  // by credential ID
+  uint8_t pin_code_points = 0;          // the PIN's length in code points (0: unknown)
+  uint8_t uv_retries = 8;               // built-in user verification attempts left
+  AuthenticatorConfig config;
+  std::vector<Enrollment> enrollments;  // in enrollment order
 
   // Credentials of one RP, newest first. O(k log n) through an index.
   std::vector<const Credential*> credentials_for_rp(const std::string& rp_id) const;
@@ -91,14 +112,24 @@ struct SetPinRetries { uint8_t retries; };
 struct SetSignCount { uint32_t count; };
 // authenticatorLargeBlobs set: the whole new serialized large-blob array.
 struct SetLargeBlobArray { Bytes array; };
-// authenticatorReset: forget credentials, PIN and large blobs, new master secret (old IDs stop working).
+// authenticatorReset: forget credentials, PIN, large blobs, fingerprints and configuration,
+// new master secret (old IDs stop working).
 struct Reset { Bytes new_master_secret; };
+// Committed with SetPin by clientPIN, which knows the PIN's length (setMinPINLength needs it).
+struct SetPinCodePoints { uint8_t code_points; };
+struct SetUvRetries { uint8_t retries; };
+struct SetConfig { AuthenticatorConfig config; };
+// Adds a fingerprint, or renames the one with the same template ID.
+struct PutEnrollment { Enrollment enrollment; };
+struct DeleteEnrollment { Bytes template_id; };
 }  // namespace change
 
 struct Mutation {
   std::variant<change::SetMasterSecret, change::SetAttestation, change::PutCredential,
                change::DeleteCredential, change::SetPin, change::SetPinRetries,
-               change::SetSignCount, change::Reset, change::SetLargeBlobArray>
+               change::SetSignCount, change::Reset, change::SetLargeBlobArray,
+               change::SetPinCodePoints, change::SetUvRetries, change::SetConfig,
+               change::PutEnrollment, change::DeleteEnrollment>
       change;
 };
 

@@ -20,4 +20,16 @@ class StoreError : public std::runtime_error {
   std::optional<uint64_t> offset_;
 };
 
+// A system call on the store's files failed: `error_number()` is its errno
+// (EIO, ENOSPC, EROFS, ...), so the authenticator can tell "disk full"
+// (CTAP2_ERR_KEY_STORE_FULL) from other write failures (CTAP1_ERR_OTHER).
+class StoreIoError : public StoreError {
+ public:
+  StoreIoError(const std::string& what, int error_number) : StoreError(what), error_number_(error_number) {}
+  int error_number() const { return error_number_; }
+
+ private:
+  int error_number_;
+};
+
 }  // namespace vauth::store

@@ -82,6 +82,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
     }
   }
 
+  const std::string& imported_busid() const { return session_.imported_busid(); }
+
   // The server is being destroyed: close without touching it.
   void orphan() {
     forget_ = nullptr;
@@ -181,6 +183,26 @@ UsbipServer::UsbipServer(boost::asio::io_context& io, UsbipOptions options)
 UsbipServer::~UsbipServer() = default;
 
 void UsbipServer::export_device(HidEndpoint& endpoint) { impl_->devices.add(endpoint); }
+
+std::string UsbipServer::export_device(HidEndpoint& endpoint, uint32_t number) {
+  return impl_->devices.busid(impl_->devices.add(endpoint, number));
+}
+
+void UsbipServer::unexport_device(HidEndpoint& endpoint) {
+  const std::string busid = impl_->devices.busid_of(endpoint);
+  if (busid.empty()) return;
+  // close() erases from the map: walk a copy.
+  auto open = impl_->connections;
+  for (auto& [id, connection] : open) {
+    if (connection->imported_busid() == busid) {
+      log("closing the session that imported " + busid + ": the device was unplugged");
+      connection->close();
+    }
+  }
+  impl_->devices.remove(endpoint);
+}
+
+size_t UsbipServer::connection_count() const { return impl_->connections.size(); }
 
 void UsbipServer::start() {
   const std::string where = impl_->options.address + ":" + std::to_string(impl_->options.port);

@@ -29,10 +29,17 @@ class UsbipServer {
   // Exports a device under bus ID "1-<n>", n = 1, 2, ... in the order of export.
   // The endpoint must outlive the server.
   void export_device(HidEndpoint& endpoint);
+  // Exports it as bus ID "1-<number>" (throws std::invalid_argument if in use); returns the bus ID.
+  std::string export_device(HidEndpoint& endpoint, uint32_t number);
+  // The device leaves the devlist; a session that imported it is closed (the
+  // host sees the device disconnect). Idempotent. The endpoint may then go away.
+  void unexport_device(HidEndpoint& endpoint);
   // Binds and listens. Throws std::system_error (with the address in the message) on failure.
   void start();
   uint16_t port() const;
   std::string busid(size_t index) const;
+  // Connections being served (tests: a closed session is gone).
+  size_t connection_count() const;
 
  private:
   struct Impl;

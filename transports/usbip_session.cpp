@@ -1,6 +1,7 @@
 #include "transports/usbip_session.h"
 
 #include <algorithm>
+#include <stdexcept>
 #include <variant>
 
 #include "transports/hid_descriptor.h"
@@ -24,11 +25,39 @@ const std::string kPathPrefix = "/sys/devices/platform/vauth/usb1/";
 // ---------------------------------------------------------------- device table
 
 size_t UsbipDeviceTable::add(HidEndpoint& endpoint) {
-  entries_.push_back(Entry{&endpoint});
+  uint32_t highest = 0;
+  for (const Entry& e : entries_) highest = std::max(highest, e.number);
+  return add(endpoint, highest + 1);
+}
+
+size_t UsbipDeviceTable::add(HidEndpoint& endpoint, uint32_t number) {
+  if (number == 0) throw std::invalid_argument("usbip: device numbers start at 1");
+  for (const Entry& e : entries_) {
+    if (e.number == number) throw std::invalid_argument("usbip: bus ID 1-" + std::to_string(number) + " is in use");
+    if (e.endpoint == &endpoint) throw std::invalid_argument("usbip: device exported twice");
+  }
+  entries_.push_back(Entry{&endpoint, number});
   return entries_.size() - 1;
 }
 
-std::string UsbipDeviceTable::busid(size_t index) const { return "1-" + std::to_string(index + 1); }
+std::string UsbipDeviceTable::remove(const HidEndpoint& endpoint) {
+  for (auto it = entries_.begin(); it != entries_.end(); ++it) {
+    if (it->endpoint != &endpoint) continue;
+    std::string id = "1-" + std::to_string(it->number);
+    entries_.erase(it);
+    return id;
+  }
+  return {};
+}
+
+std::string UsbipDeviceTable::busid(size_t index) const { return "1-" + std::to_string(entries_.at(index).number); }
+
+std::string UsbipDeviceTable::busid_of(const HidEndpoint& endpoint) const {
+  for (size_t i = 0; i < entries_.size(); ++i) {
+    if (entries_[i].endpoint == &endpoint) return busid(i);
+  }
+  return {};
+}
 
 usbip::DeviceRecord UsbipDeviceTable::record(size_t index) const {
   const HidDeviceInfo& info = entries_[index].endpoint->info();
@@ -36,7 +65,7 @@ usbip::DeviceRecord UsbipDeviceTable::record(size_t index) const {
   r.busid = busid(index);
   r.path = kPathPrefix + r.busid;
   r.busnum = 1;
-  r.devnum = static_cast<uint32_t>(index + 1);
+  r.devnum = entries_[index].number;
   r.speed = usbip::kSpeedFull;
   r.id_vendor = info.vendor_id;
   r.id_product = info.product_id;
@@ -95,6 +124,7 @@ void UsbipSession::close() {
     endpoint->set_input_sink({});
     endpoint->on_host_reset();
     devices_.release(busid_);
+    busid_.clear();
   }
 }
 

@@ -33,10 +33,20 @@ class UsbipDeviceTable {
     usbip::DeviceRecord record;
   };
 
-  // Exports `endpoint` as bus ID "1-<n>" (n = 1, 2, ...); returns its index.
+  // Exports `endpoint` as bus ID "1-<n>", devnum n, with n one more than the
+  // highest number exported so far (1, 2, ...); returns its position.
   size_t add(HidEndpoint& endpoint);
+  // Exports `endpoint` as bus ID "1-<number>" (number >= 1, not in use).
+  // Throws std::invalid_argument otherwise.
+  size_t add(HidEndpoint& endpoint, uint32_t number);
+  // Stops exporting `endpoint` (it leaves the devlist). Sessions that imported it
+  // must be closed first (UsbipServer does). Returns its bus ID, or "" if not exported.
+  std::string remove(const HidEndpoint& endpoint);
   size_t size() const { return entries_.size(); }
+  // The bus ID of the device at `index` (its position in export order).
   std::string busid(size_t index) const;
+  // The bus ID under which `endpoint` is exported, or "".
+  std::string busid_of(const HidEndpoint& endpoint) const;
   // Every exported device, imported or not (as usbipd lists them).
   std::vector<usbip::DeviceRecord> records() const;
   // Marks the device imported; nullopt if the bus ID is unknown or already imported.
@@ -46,6 +56,7 @@ class UsbipDeviceTable {
  private:
   struct Entry {
     HidEndpoint* endpoint;
+    uint32_t number;  // bus ID "1-<number>", devnum
     bool imported = false;
   };
   usbip::DeviceRecord record(size_t index) const;
@@ -86,6 +97,8 @@ class UsbipSession {
   void close();
   bool closed() const { return closed_; }
   bool imported() const { return endpoint_ != nullptr; }
+  // The bus ID this session imported ("" before an import and after close()).
+  const std::string& imported_busid() const { return busid_; }
   // Why the session closed itself (empty if it did not).
   const std::string& error() const { return error_; }
   size_t pending_in_urbs() const { return pending_in_.size(); }

@@ -29,6 +29,7 @@ import traceback
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from control_http import Api, EventStream  # noqa: E402
 from test_usbip_python_fido2 import attach, open_fido  # noqa: E402
+from usbip_client import UsbipError, devlist as usbip_devlist  # noqa: E402
 
 from fido2.ctap import CtapError  # noqa: E402
 from fido2.ctap2 import Ctap2  # noqa: E402
@@ -321,16 +322,16 @@ def test_bad_requests_change_nothing(d):
         ("GET", "/", None, 404),
         ("DELETE", "/v1/devices/1/credentials/AAAA", None, 404),
         ("DELETE", "/v1/devices/1/credentials/!!", None, 404),
-        ("POST", "/v1/devices", None, 405),
-        ("DELETE", "/v1/devices/1", None, 405),
+        ("PUT", "/v1/devices", None, 405),
+        ("PUT", "/v1/devices/1", None, 405),
         ("GET", "/v1/devices/1/touch", None, 405),
     ]
     for method, target, body, want in cases:
         status, reply = api.call(method, target, body)
         check(status == want, "%s %s -> %d %s, wanted %d" % (method, target, status, reply, want))
         check(isinstance(reply.get("error"), str) and "detail" in reply, reply)
-    status, headers, _ = api.raw("POST", "/v1/devices")
-    check(headers.get("Allow") == "GET", headers)
+    status, headers, _ = api.raw("PUT", "/v1/devices")
+    check(headers.get("Allow") == "GET, POST", headers)
     # An announced 2 MiB body is refused from its header alone.
     with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
         s.settimeout(10)
@@ -406,9 +407,139 @@ def test_tcp_needs_token(d):
         proc.wait(10)
 
 
+# ---------------------------------------------------------------- run-time devices
+
+def busids(d):
+    return [dev["busid"] for dev in usbip_devlist(d.host, d.port)]
+
+
+def test_hot_added_device(d):
+    events = EventStream(d.socket)
+    r = d.ctl("add-device")
+    check("added device 2 on usbip 1-2" in r.stdout, r.stdout)
+    dev2 = d.api.get("/v1/devices/2")
+    check(dev2["transport"] == "usbip" and dev2["where"] == "1-2" and dev2["ready"], dev2)
+    check(dev2["serial"] != d.api.get("/v1/devices/1")["serial"], "two keys with one serial")
+    check(busids(d) == ["1-1", "1-2"], busids(d))
+    events.wait_for(lambda e: e["type"] == "device.added" and e["device"] == 2)
+    events.wait_for(lambda e: e["type"] == "device.ready" and e["device"] == 2 and e["where"] == "1-2")
+    # The new key is importable over USB/IP and answers getInfo; it is its own key.
+    d.ctl("presence", "2", "auto")
+    with attach(d, "1-2") as c:
+        c.enumerate()
+        ctap = Ctap2(open_fido(c))
+        check("FIDO_2_0" in ctap.get_info().versions, "getInfo")
+        ctap.make_credential(hashlib.sha256(b"dev2").digest(), RP, {"id": b"two", "name": "two"}, ES256,
+                             options={"rk": True})
+    check(d.api.get("/v1/devices/2")["credentialCount"] == 1, "device 2 kept no credential")
+    check(d.api.get("/v1/devices/1")["credentialCount"] == 0, "device 1 got device 2's credential")
+    # Removed: off the devlist, 404, and its index is never handed out again.
+    r = d.ctl("remove-device", "2")
+    check("removed device 2" in r.stdout, r.stdout)
+    check(busids(d) == ["1-1"], busids(d))
+    status, body = d.api.call("GET", "/v1/devices/2")
+    check(status == 404 and "1" in body["detail"], (status, body))
+    events.wait_for(lambda e: e["type"] == "device.removed" and e["device"] == 2)
+    status, body = d.api.call("POST", "/v1/devices", {"pin": "123456", "presence": "deny", "serial": "CI-KEY-3",
+                                                      "name": "third key", "store": "ephemeral"})
+    check(status == 201 and body["index"] == 3 and body["where"] == "1-3", (status, body))
+    check(body["pin"]["set"] and body["presence"]["mode"] == "deny", body)
+    check(body["serial"] == "CI-KEY-3" and body["name"] == "third key", body)
+    status, body = d.api.call("POST", "/v1/devices", {"plugged": False})
+    check(status == 201 and body["index"] == 4 and not body["ready"], (status, body))
+    check(busids(d) == ["1-1", "1-3"], busids(d))
+    d.ctl("plug", "4")
+    check(busids(d) == ["1-1", "1-3", "1-4"], busids(d))
+    for n in ("3", "4"):
+        d.ctl("remove-device", n)
+    check([x["index"] for x in d.api.get("/v1/devices")] == [1], "devices left behind")
+    events.close()
+
+
+def test_unplug_mid_request(d):
+    d.ctl("presence", "1", "manual")
+    events = EventStream(d.socket)
+    c = Client(d)
+    try:
+        t, result = c.start(c.make_credential, b"unplugged-user")
+        wait_pending(d)
+        r = d.ctl("unplug", "1")
+        check("unplugged device 1" in r.stdout, r.stdout)
+        finish(t, result)  # the client sees the device vanish instead of hanging
+        check("error" in result, result)
+    finally:
+        c.close()
+    status = d.api.get("/v1/devices/1")
+    check(not status["ready"] and status["presence"]["pending"] is None, status)
+    events.wait_for(lambda e: e["type"] == "presence.result" and e["result"] == "cancelled")
+    events.wait_for(lambda e: e["type"] == "device.unplugged" and e["device"] == 1)
+    check(busids(d) == [], busids(d))
+    try:
+        attach(d, "1-1").close()
+    except UsbipError:
+        pass
+    else:
+        raise AssertionError("an unplugged device was importable")
+    check(d.proc.poll() is None, "vauthd died")
+    # Plugged in again: importable, answering, state intact.
+    before = d.api.get("/v1/devices/1")["credentialCount"]
+    r = d.ctl("plug", "1")
+    check("plugged in device 1 on usbip 1-1" in r.stdout, r.stdout)
+    events.wait_for(lambda e: e["type"] == "device.ready" and e["device"] == 1)
+    d.ctl("presence", "1", "auto")
+    c = Client(d)
+    try:
+        check("FIDO_2_0" in c.ctap.get_info().versions, "getInfo after plug")
+        c.make_credential(b"after-plug")
+    finally:
+        c.close()
+    check(d.api.get("/v1/devices/1")["credentialCount"] == before, "plug lost or invented credentials")
+    d.ctl("presence", "1", "manual")
+    events.close()
+
+
+def test_bad_device_requests_change_nothing(d):
+    before = d.api.get("/v1/devices")
+    cases = [
+        ("POST", "/v1/devices", "{bad", 400),
+        ("POST", "/v1/devices", "[1]", 400),
+        ("POST", "/v1/devices", {"colour": "red"}, 400),
+        ("POST", "/v1/devices", {"pin": 1234}, 400),
+        ("POST", "/v1/devices", {"pin": "12"}, 400),
+        ("POST", "/v1/devices", {"presence": "sometimes"}, 400),
+        ("POST", "/v1/devices", {"presence": {"mode": "auto", "delay_ms": -1}}, 400),
+        ("POST", "/v1/devices", {"store": "floppy"}, 400),
+        ("POST", "/v1/devices", {"plugged": "yes"}, 400),
+        ("POST", "/v1/devices", {"serial": ""}, 400),
+        ("POST", "/v1/devices", {"name": "x" * 200}, 400),
+        ("DELETE", "/v1/devices/99", None, 404),
+        ("POST", "/v1/devices/99/unplug", None, 404),
+        ("POST", "/v1/devices/1/plug", None, 409),
+        ("GET", "/v1/devices/1/unplug", None, 405),
+        ("DELETE", "/v1/devices/1/plug", None, 405),
+    ]
+    for method, target, body, want in cases:
+        status, reply = d.api.call(method, target, body)
+        check(status == want, "%s %s %r -> %d %s, wanted %d" % (method, target, body, status, reply, want))
+        check(isinstance(reply.get("error"), str) and "detail" in reply, reply)
+    check(d.api.get("/v1/devices") == before, "a bad request changed the devices")
+    check(busids(d) == ["1-1"], busids(d))
+    d.ctl("add-device", "colour=red", expect=1)
+    d.ctl("add-device", "plugged", expect=2)
+    d.ctl("unplug", "x", expect=2)
+    # The refused requests used no index: the next device is number 5 (after test_hot_added_device's 2-4).
+    status, body = d.api.call("POST", "/v1/devices", {"plugged": False})
+    check(status == 201 and body["index"] == 5, (status, body))
+    d.ctl("remove-device", "5")
+    d.ctl("unplug", "1")
+    d.ctl("unplug", "1", expect=1)  # 409: already unplugged
+    d.ctl("plug", "1")
+
+
 TESTS = [test_socket_and_listing, test_touch_completes_and_events, test_deny, test_timeout,
          test_conformance_userpresence, test_resident_credentials_and_delete, test_pin_reset_power_cycle,
-         test_bad_requests_change_nothing, test_status_and_events_cli, test_tcp_needs_token]
+         test_bad_requests_change_nothing, test_status_and_events_cli, test_hot_added_device,
+         test_unplug_mid_request, test_bad_device_requests_change_nothing, test_tcp_needs_token]
 
 
 def main(argv):

@@ -7,6 +7,7 @@
 #include <fido/eddsa.h>
 #include <fido/es256.h>
 
+#include <algorithm>
 #include <cstring>
 #include <memory>
 #include <string>
@@ -76,7 +77,7 @@ TEST_CASE("libfido2 reads getInfo") {
   REQUIRE(fido_dev_get_cbor_info(f.dev(), info) == FIDO_OK);
   std::vector<std::string> versions;
   for (size_t i = 0; i < fido_cbor_info_versions_len(info); ++i) versions.emplace_back(fido_cbor_info_versions_ptr(info)[i]);
-  CHECK(versions == std::vector<std::string>{"U2F_V2", "FIDO_2_0"});
+  CHECK(versions == std::vector<std::string>{"U2F_V2", "FIDO_2_0", "FIDO_2_1"});
   const auto& aaguid = f.key().authenticator.profile().aaguid;
   REQUIRE(fido_cbor_info_aaguid_len(info) == 16);
   CHECK(std::memcmp(fido_cbor_info_aaguid_ptr(info), aaguid.data(), 16) == 0);
@@ -86,7 +87,7 @@ TEST_CASE("libfido2 reads getInfo") {
     extensions.emplace_back(fido_cbor_info_extensions_ptr(info)[i]);
   }
   CHECK(extensions == std::vector<std::string>{"credProtect", "hmac-secret", "hmac-secret-mc", "credBlob",
-                                               "largeBlobKey", "thirdPartyPayment"});
+                                               "largeBlobKey", "minPinLength", "thirdPartyPayment"});
   REQUIRE(fido_cbor_info_algorithm_count(info) == 4);
   CHECK(fido_cbor_info_algorithm_cose(info, 0) == COSE_ES256);
   CHECK(fido_cbor_info_algorithm_cose(info, 1) == COSE_EDDSA);

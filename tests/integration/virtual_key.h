@@ -10,6 +10,7 @@
 #include "transports/loopback.h"
 #include "vauth/crypto/rng.h"
 #include "vauth/ctap/authenticator.h"
+#include "vauth/ctap/user_verifier.h"
 
 namespace vauth::test {
 
@@ -17,7 +18,8 @@ struct VirtualKey {
   explicit VirtualKey(ctap::Profile profile = {}, uint64_t seed = 42)
       : rng(seed),
         presence(timers),
-        authenticator(ctap::Environment{store, rng, timers, presence, std::move(profile)}),
+        uv(timers),
+        authenticator(ctap::Environment{store, rng, timers, presence, std::move(profile), &uv}),
         device(authenticator, timers) {}
 
   SteadyClock clock;
@@ -25,6 +27,7 @@ struct VirtualKey {
   store::MemoryStore store;
   crypto::SeededRng rng;
   ctap::ControlledPresence presence;
+  ctap::ControlledUserVerifier uv;  // the fingerprint sensor
   ctap::Authenticator authenticator;
   transport::LoopbackDevice device;
 };

@@ -405,9 +405,11 @@ TEST_CASE("clientPIN request errors") {
     CHECK(h.call(kClientPin, Map{{1, 1}, {2, 0x10}}).status == Status::InvalidSubcommand);
     CHECK(h.call(kClientPin, Map{{1, 1}, {2, 0}}).status == Status::InvalidSubcommand);
     CHECK(h.call(kClientPin, Map{{1, 1}, {2, 8}}).status == Status::InvalidSubcommand);
-    // No built-in user verification: the UV subcommands do not exist here.
-    CHECK(h.call(kClientPin, Map{{1, 1}, {2, 6}}).status == Status::InvalidSubcommand);
-    CHECK(h.call(kClientPin, Map{{1, 1}, {2, 7}}).status == Status::InvalidSubcommand);
+    // Without built-in user verification, getUVRetries does not exist (ctap_built_in_uv_test has the rest).
+    ctap::Profile no_uv;
+    no_uv.built_in_uv = false;
+    Harness plain(no_uv);
+    CHECK(plain.call(kClientPin, Map{{1, 1}, {2, 7}}).status == Status::InvalidSubcommand);
   }
   SUBCASE("unsupported protocol → INVALID_PARAMETER") {
     CHECK(h.call(kClientPin, Map{{1, 3}, {2, 1}}).status == Status::InvalidParameter);

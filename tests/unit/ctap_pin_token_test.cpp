@@ -128,7 +128,11 @@ TEST_CASE("protocol 2: set a PIN, get a token with permissions, make and get a U
 }
 
 TEST_CASE("getPinUvAuthTokenUsingPinWithPermissions: permission checks") {
-  Harness h;
+  // Without the sensor and authenticatorConfig, be and acfg cannot be granted.
+  ctap::Profile profile;
+  profile.built_in_uv = false;
+  profile.authenticator_config = false;
+  Harness h(profile);
   Platform2 p(h);
   REQUIRE(p.set_pin("4321").ok());
   SUBCASE("no permissions") {

@@ -35,6 +35,7 @@
 #include "vauth/ctap/presence.h"
 #include "vauth/ctap/profile.h"
 #include "vauth/ctap/status.h"
+#include "vauth/ctap/user_verifier.h"
 
 namespace doctest {
 template <>
@@ -122,8 +123,9 @@ struct Pending {
 struct Harness {
   explicit Harness(ctap::Profile profile = {}, uint64_t seed = 1,
                    ctap::ControlledPresence::Mode mode = ctap::ControlledPresence::Mode::Approve)
-      : rng(seed), presence(timers, mode) {
-    auth = std::make_unique<ctap::Authenticator>(ctap::Environment{store, rng, timers, presence, std::move(profile)});
+      : rng(seed), presence(timers, mode), uv(timers) {
+    auth = std::make_unique<ctap::Authenticator>(
+        ctap::Environment{store, rng, timers, presence, std::move(profile), &uv});
   }
 
   // Raw request bytes in, whatever came back (synchronously) out.
@@ -164,6 +166,7 @@ struct Harness {
   store::MemoryStore store;
   crypto::SeededRng rng;
   ctap::ControlledPresence presence;
+  ctap::ControlledUserVerifier uv;  // the fingerprint sensor (Match unless a test says otherwise)
   std::unique_ptr<ctap::Authenticator> auth;
 };
 

@@ -696,6 +696,39 @@ TEST_CASE("server: garbage closes that connection only; the server keeps serving
   CHECK(good->reply(good_urb).data == Bytes(64, 0x42));
 }
 
+TEST_CASE("server: unexport closes the importing session and leaves the devlist; export brings it back") {
+  ServerHarness h;
+  auto c = h.attach("1-2");
+  REQUIRE(h.second.sink);
+  h.server.unexport_device(h.second);
+  CHECK(c->closed_by_peer());
+  CHECK_FALSE(h.second.sink);      // detached ...
+  CHECK(h.second.resets == 1);     // ... and told the host went away
+  CHECK(h.run_until([&] { return h.server.connection_count() == 0; }));
+  h.server.unexport_device(h.second);  // idempotent
+
+  TcpClient d(h.io, h.server.port());
+  d.send(usbip::encode_devlist_request());
+  auto list = d.read(8 + 4 + 316);
+  REQUIRE(list);
+  CHECK(get_u32_be(list->data() + 8) == 1);
+  CHECK(d.silent_for(20ms));  // exactly one record
+  TcpClient e(h.io, h.server.port());
+  e.send(usbip::encode_import_request("1-2"));
+  CHECK(e.read(8) == from_hex("0111000300000001"));
+
+  // Back under a number of our choosing; numbers in use are refused.
+  CHECK_THROWS_AS(h.server.export_device(h.second, 1), std::invalid_argument);
+  CHECK(h.server.export_device(h.second, 7) == "1-7");
+  TcpClient f(h.io, h.server.port());
+  f.send(usbip::encode_import_request("1-7"));
+  auto ok = f.read(8 + 312);
+  REQUIRE(ok);
+  CHECK(get_u32_be(ok->data() + 4) == 0);
+  CHECK(get_u32_be(ok->data() + 8 + 256 + 32 + 4) == 7);  // devnum
+  CHECK(h.second.sink);
+}
+
 TEST_CASE("server: destroyed with hosts attached, it detaches the devices") {
   boost::asio::io_context io;
   FakeEndpoint endpoint;

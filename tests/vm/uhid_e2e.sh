@@ -8,7 +8,7 @@
 # It also works on any Linux host with uhid and hid-generic (as root); it finds
 # its own hidraw node by vendor/product ID, so other keys plugged in do no harm.
 #
-# usage: uhid_e2e.sh PROGRAM [ARGS...]   (ARGS default: --transport uhid)
+# usage: uhid_e2e.sh PROGRAM [ARGS...]   (ARGS default: --transport uhid --reset-window off)
 # The program must print a line containing "ready" once the device exists and
 # must remove the device and exit 0 on SIGTERM.
 #
@@ -18,7 +18,7 @@ set -uo pipefail
 
 [ $# -ge 1 ] || { sed -n '2,/^set -uo/p' "$0" | grep '^#' >&2; exit 2; }
 PROG=$1; shift
-[ $# -gt 0 ] || set -- --transport uhid
+[ $# -gt 0 ] || set -- --transport uhid --reset-window off
 VID=${VAUTH_VID:-1209}
 PID=${VAUTH_PID:-7a01}
 AAGUID=${VAUTH_AAGUID-5b7c1d2e8a3f4c619e072f4b8d6a1c35}
@@ -214,6 +214,16 @@ if timeout 30 setsid sh -c "printf '1234\n' | fido2-cred -M -i $W/cred2.in -o $W
   pass "fido2-cred -M with the PIN made a credential that verifies"
 else
   fail "fido2-cred -M with PIN"; show "$W/m2.log"; show "$W/v2.log"
+fi
+
+# ------------------------------------------------------------------ reset
+# authenticatorReset is refused more than --reset-window (default 10 s) after
+# power-up; this script runs longer, so CTest starts the key with --reset-window off.
+if timeout 30 fido2-token -R "$dev" </dev/null >"$W/reset.log" 2>&1 &&
+   timeout 20 fido2-token -I "$dev" >"$W/info3" 2>&1 && grep -q '^options:.* noclientPin' "$W/info3"; then
+  pass "fido2-token -R reset the key; getInfo reports noclientPin again"
+else
+  fail "fido2-token -R (reset; vauthd needs --reset-window off this late)"; show "$W/reset.log"; show "$W/info3"
 fi
 
 # ------------------------------------------------------------------ shutdown

@@ -326,37 +326,44 @@ ItemPtr build_negative(uint64_t n) {
   return checked(cbor_build_negint64(n));
 }
 
-ItemPtr build(const Value& v);
+// `reverse_maps`: deliberately non-canonical output (fault injection only),
+// every map in descending key order.
+ItemPtr build(const Value& v, bool reverse_maps = false);
 
-ItemPtr build_array(const Value::Array& elements) {
+ItemPtr build_array(const Value::Array& elements, bool reverse_maps) {
   ItemPtr array = checked(cbor_new_definite_array(elements.size()));
   for (const Value& e : elements) {
-    ItemPtr element = build(e);
+    ItemPtr element = build(e, reverse_maps);
     // cbor_array_push takes its own reference; ours is dropped by ItemPtr.
     if (!cbor_array_push(array.get(), element.get())) throw std::bad_alloc();
   }
   return array;
 }
 
-ItemPtr build_map(const Value::Map& entries) {
+ItemPtr build_map(const Value::Map& entries, bool reverse_maps) {
   ItemPtr map = checked(cbor_new_definite_map(entries.size()));
   // Value::Map iterates in canonical key order, so insertion order is canonical.
-  for (const auto& [k, v] : entries) {
-    ItemPtr key = build(k);
-    ItemPtr value = build(v);
+  auto add = [&map, reverse_maps](const Value& k, const Value& v) {
+    ItemPtr key = build(k, reverse_maps);
+    ItemPtr value = build(v, reverse_maps);
     if (!cbor_map_add(map.get(), cbor_pair{key.get(), value.get()})) throw std::bad_alloc();
+  };
+  if (reverse_maps) {
+    for (auto it = entries.rbegin(); it != entries.rend(); ++it) add(it->first, it->second);
+  } else {
+    for (const auto& [k, v] : entries) add(k, v);
   }
   return map;
 }
 
-ItemPtr build(const Value& v) {
+ItemPtr build(const Value& v, bool reverse_maps) {
   switch (v.type()) {
     case Value::Type::Unsigned: return build_unsigned(v.as_unsigned());
     case Value::Type::Negative: return build_negative(v.negative_raw());
     case Value::Type::Bytes: return checked(cbor_build_bytestring(v.as_bytes().data(), v.as_bytes().size()));
     case Value::Type::Text: return checked(cbor_build_stringn(v.as_text().data(), v.as_text().size()));
-    case Value::Type::Array: return build_array(v.as_array());
-    case Value::Type::Map: return build_map(v.as_map());
+    case Value::Type::Array: return build_array(v.as_array(), reverse_maps);
+    case Value::Type::Map: return build_map(v.as_map(), reverse_maps);
     case Value::Type::Simple: break;
   }
   if (v.is_bool()) return checked(cbor_build_bool(v.as_bool()));
@@ -458,8 +465,9 @@ Expected<Value, DecodeError> decode(ByteView input, const Limits& limits) {
   return to_value(root.get());
 }
 
-Bytes encode(const Value& value) {
-  ItemPtr item = build(value);
+namespace {
+Bytes serialize(const Value& value, bool reverse_maps) {
+  ItemPtr item = build(value, reverse_maps);
   unsigned char* buffer = nullptr;
   size_t capacity = 0;
   const size_t written = cbor_serialize_alloc(item.get(), &buffer, &capacity);
@@ -467,6 +475,11 @@ Bytes encode(const Value& value) {
   if (written == 0) throw std::bad_alloc();  // every item encodes to at least one byte
   return Bytes(buffer, buffer + written);
 }
+}  // namespace
+
+Bytes encode(const Value& value) { return serialize(value, false); }
+
+Bytes encode_reversed_maps(const Value& value) { return serialize(value, true); }
 
 std::string diagnostic(const Value& value) {
   std::string out;

@@ -42,6 +42,10 @@ Expected<Value, DecodeError> decode(ByteView input, const Limits& limits = {});
 // Canonical CTAP2 encoding (minimal heads, definite lengths, sorted map keys).
 Bytes encode(const Value& value);
 
+// The same items with every map's keys in descending order: valid CBOR that a
+// strict CTAP2 decoder must refuse as non-canonical. Only for fault injection.
+Bytes encode_reversed_maps(const Value& value);
+
 // RFC 8949 diagnostic notation, for traces and test failure messages,
 // e.g. {1: h'0102', "id": "x", -1: [true, null]}.
 std::string diagnostic(const Value& value);

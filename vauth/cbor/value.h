@@ -78,6 +78,7 @@ class Value {
   bool fits_int64() const;
   int64_t as_int() const;
   const Bytes& as_bytes() const { return std::get<Bytes>(v_); }
+  Bytes& as_bytes() { return std::get<Bytes>(v_); }
   const std::string& as_text() const { return std::get<std::string>(v_); }
   const Array& as_array() const { return std::get<Array>(v_); }
   Array& as_array() { return std::get<Array>(v_); }

@@ -18,10 +18,20 @@ const char* const kCommandsHelp = R"(Commands (N is a device number, 1 for the f
   delete-credentials N           delete all of them
   touch N | deny N               answer the presence request key N is waiting on
   presence N auto|deny|manual    how key N answers presence requests [--delay MS] [--timeout MS]
+  uv N [auto|fail|manual|match|nomatch] [--timeout MS]
+                                 the fingerprint sensor: show it, set its mode, or answer
+                                 the reading key N waits for (match / nomatch)
   power-cycle N                  unplug and replug: PIN token, key agreement, pending state start over
+  add-device [KEY=VALUE...]      plug in a new key; keys: pin, serial, name, presence (auto|deny|manual),
+                                 store (durable|batched|ephemeral), plugged (true|false)
+  remove-device N                unplug key N and forget it (a durable key's state stays on disk)
+  unplug N | plug N              key N disappears from the host / comes back (state kept, power-cycled)
   reset N                        wipe key N: credentials, PIN, new master secret (no touch needed)
   set-pin N PIN                  set or replace the PIN
   clear-pin N                    remove the PIN (not supported yet by the daemon)
+  fault add N RULE               inject a fault, e.g. ctap:getAssertion:status=OPERATION_DENIED,times=1
+  fault list N                   key N's fault rules and how often each matched and fired
+  fault clear N [ID]             remove every fault rule (or the one with ID) of key N
   events                         follow the event stream (requests, responses, prompts, devices)
   wait [--timeout S]             wait until the daemon answers and every key is plugged in (default 30 s)
   raw METHOD PATH [JSON]         any control API request, e.g. raw GET /v1/devices/1
@@ -73,6 +83,24 @@ int answer(const Invocation& inv, const HttpResult& r, Human human) {
   return kOk;
 }
 
+// add-device pin=1234 presence=manual plugged=false -> {"pin":"1234","presence":"manual","plugged":false}.
+// The daemon validates the values; only the shape is checked here.
+nlohmann::json add_device_body(const Invocation& inv) {
+  nlohmann::json body = nlohmann::json::object();
+  for (const std::string& arg : inv.args) {
+    const auto eq = arg.find('=');
+    if (eq == std::string::npos || eq == 0) throw Usage("add-device takes KEY=VALUE arguments, not \"" + arg + "\"");
+    const std::string key = arg.substr(0, eq), value = arg.substr(eq + 1);
+    if (key == "plugged") {
+      if (value != "true" && value != "false") throw Usage("plugged=true or plugged=false");
+      body[key] = value == "true";
+    } else {
+      body[key] = value;
+    }
+  }
+  return body;
+}
+
 int wait_ready(const Invocation& inv, const ControlClient& client) {
   using namespace std::chrono;
   const auto deadline = steady_clock::now() + seconds(inv.timeout.value_or(30));
@@ -117,6 +145,44 @@ int follow_events(const Invocation& inv, const ControlClient& client) {
   if (r.status != 200) return answer(inv, r, [](const nlohmann::json&) {});
   std::cerr << "vauthctl: vauthd closed the event stream\n";
   return kOk;
+}
+
+// vauthctl fault add|list|clear N ...: the /v1/devices/N/faults resource. Rules
+// travel as text ({"rule": ...}); the daemon parses and validates them.
+int fault_command(const Invocation& inv, const ControlClient& client) {
+  const char* form = "fault add N RULE | fault list N | fault clear N [ID]";
+  if (inv.args.empty()) throw Usage(std::string("usage: vauthctl ") + form);
+  Invocation rest = inv;
+  rest.args.erase(rest.args.begin());
+  const std::string& sub = inv.args[0];
+  if (sub == "add") {
+    need_args(rest, 2, 2, form);
+    const std::string path = "/v1/devices/" + device_arg(rest) + "/faults";
+    return answer(inv, client.request("POST", path, nlohmann::json{{"rule", rest.args[1]}}.dump()),
+                  [&](const auto& j) {
+                    std::cout << "added fault " << j.value("id", 0u) << " to device " << rest.args[0] << ": "
+                              << j.value("rule", "") << "\n";
+                  });
+  }
+  if (sub == "list") {
+    need_args(rest, 1, 1, form);
+    return answer(inv, client.request("GET", "/v1/devices/" + device_arg(rest) + "/faults"), [&](const auto& j) {
+      if (j.empty()) std::cout << "device " << rest.args[0] << " has no fault rules\n";
+      for (const auto& e : j) {
+        std::cout << e.value("id", 0u) << "  " << e.value("rule", "") << "  (matched " << e.value("matched", 0u)
+                  << ", fired " << e.value("fired", 0u) << ")\n";
+      }
+    });
+  }
+  if (sub == "clear") {
+    need_args(rest, 1, 2, form);
+    const std::string path = "/v1/devices/" + device_arg(rest) + "/faults" + (rest.args.size() == 2 ? "/" + rest.args[1] : "");
+    return answer(inv, client.request("DELETE", path), [&](const auto& j) {
+      if (j.contains("removed")) std::cout << "removed fault " << j.value("removed", 0u) << " from device " << rest.args[0] << "\n";
+      else std::cout << "cleared " << j.value("cleared", 0u) << " fault rule(s) of device " << rest.args[0] << "\n";
+    });
+  }
+  throw Usage(std::string("usage: vauthctl ") + form);
 }
 
 int dispatch(const Invocation& inv, const ControlClient& client) {
@@ -169,9 +235,45 @@ int dispatch(const Invocation& inv, const ControlClient& client) {
     return answer(inv, client.request("PUT", dev() + "/presence", body.dump()),
                   [&](const auto& j) { render_presence(std::cout, j, inv.args[0]); });
   }
+  if (c == "uv") {
+    need_args(inv, 1, 2, "uv N [auto|fail|manual|match|nomatch] [--timeout MS]");
+    auto show = [&](const auto& j) {
+      std::cout << "device " << inv.args[0] << " sensor: " << j.value("mode", "?") << ", "
+                << j.value("enrolled", 0u) << " finger(s) enrolled, " << j.value("uvRetries", 0u) << " UV retries"
+                << (j.contains("pending") && !j["pending"].is_null() ? ", waiting for a finger" : "") << "\n";
+    };
+    if (inv.args.size() == 2 && (inv.args[1] == "match" || inv.args[1] == "nomatch")) {
+      return answer(inv, client.request("POST", dev() + "/uv/" + inv.args[1]), [&](const auto& j) {
+        std::cout << "answered the pending " << j.value("operation", "reading") << " on device " << inv.args[0]
+                  << ": " << j.value("result", "?") << "\n";
+      });
+    }
+    if (inv.args.size() == 1 && !inv.timeout) return answer(inv, client.request("GET", dev() + "/uv"), show);
+    nlohmann::json body = nlohmann::json::object();
+    if (inv.args.size() == 2) body["mode"] = inv.args[1];
+    if (inv.timeout) body["timeout_ms"] = *inv.timeout;
+    return answer(inv, client.request("PUT", dev() + "/uv", body.dump()), show);
+  }
   if (c == "power-cycle") {
     need_args(inv, 1, 1, "power-cycle N");
     return answer(inv, client.request("POST", dev() + "/power-cycle"), done("power-cycled device " + inv.args[0]));
+  }
+  if (c == "add-device") {
+    return answer(inv, client.request("POST", "/v1/devices", add_device_body(inv).dump()), [](const auto& j) {
+      std::cout << "added device " << j.value("index", 0u) << (j.value("ready", false) ? " on " : " (unplugged)")
+                << (j.value("ready", false) ? j.value("transport", "") + " " + j.value("where", "") : "") << "\n";
+    });
+  }
+  if (c == "remove-device") {
+    need_args(inv, 1, 1, "remove-device N");
+    return answer(inv, client.request("DELETE", dev()), done("removed device " + inv.args[0]));
+  }
+  if (c == "plug" || c == "unplug") {
+    need_args(inv, 1, 1, c == "plug" ? "plug N" : "unplug N");
+    return answer(inv, client.request("POST", dev() + "/" + c), [&](const auto& j) {
+      std::cout << (c == "plug" ? "plugged in device " : "unplugged device ") << inv.args[0]
+                << (c == "plug" ? " on " + j.value("transport", "") + " " + j.value("where", "") : "") << "\n";
+    });
   }
   if (c == "reset") {
     need_args(inv, 1, 1, "reset N");
@@ -187,6 +289,7 @@ int dispatch(const Invocation& inv, const ControlClient& client) {
     need_args(inv, 1, 1, "clear-pin N");
     return answer(inv, client.request("DELETE", dev() + "/pin"), done("cleared the PIN of device " + inv.args[0]));
   }
+  if (c == "fault") return fault_command(inv, client);
   if (c == "events") {
     need_args(inv, 0, 0, "events");
     return follow_events(inv, client);

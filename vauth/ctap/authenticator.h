@@ -11,8 +11,11 @@
 #include "vauth/ctap/message_handler.h"
 #include "vauth/ctap/presence.h"
 #include "vauth/ctap/profile.h"
+#include "vauth/ctap/user_verifier.h"
 
 namespace vauth::ctap {
+
+class AuthDataFaults;
 
 struct Environment {
   store::Store& store;
@@ -20,9 +23,15 @@ struct Environment {
   TimerQueue& timers;
   Presence& presence;
   Profile profile;
+  // The fingerprint sensor; without one, every reading matches (when the
+  // profile has built-in UV and a finger is enrolled).
+  UserVerifier* user_verifier = nullptr;
+  // The CTAP fault layer's hook into signing (see auth_data_faults.h); optional.
+  AuthDataFaults* auth_data_faults = nullptr;
 };
 
 class Session;
+struct Response;
 
 class Authenticator final : public MessageHandler {
  public:
@@ -51,6 +60,8 @@ class Authenticator final : public MessageHandler {
   size_t wink_count() const;
 
  private:
+  void dispatch(Session& s, ByteView request, const std::function<void(Response)>& done);
+
   std::unique_ptr<Session> session_;
 };
 

@@ -1,6 +1,7 @@
 // authenticatorClientPIN (CTAP 2.1 §6.5.5): getPINRetries, getKeyAgreement,
 // setPIN, changePIN, getPinToken, getPinUvAuthTokenUsingPinWithPermissions,
-// with PIN/UV auth protocols 1 and 2.
+// getPinUvAuthTokenUsingUvWithPermissions and getUVRetries, with PIN/UV auth
+// protocols 1 and 2.
 #include <algorithm>
 
 #include "vauth/crypto/primitives.h"
@@ -17,7 +18,8 @@ namespace {
 constexpr int kPinProtocol = 1, kSubCommand = 2, kKeyAgreement = 3, kPinAuth = 4, kNewPinEnc = 5,
               kPinHashEnc = 6, kPermissions = 9, kRpId = 0x0a;
 // Response keys.
-constexpr int kRespKeyAgreement = 1, kRespPinToken = 2, kRespRetries = 3, kRespPowerCycleState = 4;
+constexpr int kRespKeyAgreement = 1, kRespPinToken = 2, kRespRetries = 3, kRespPowerCycleState = 4,
+              kRespUvRetries = 5;
 
 constexpr int64_t kGetRetries = 1, kGetKeyAgreement = 2, kSetPin = 3, kChangePin = 4, kGetPinToken = 5,
                   kGetTokenUsingUv = 6, kGetUvRetries = 7, kGetTokenUsingPin = 9;
@@ -25,9 +27,23 @@ constexpr uint8_t kMaxConsecutiveFailures = 3;  // then PIN_AUTH_BLOCKED until p
 constexpr size_t kPaddedPinLength = 64;
 
 // Permissions this authenticator can grant; the others are UNAUTHORIZED_PERMISSION.
-uint8_t supported_permissions() {
-  return permission::kMakeCredential | permission::kGetAssertion | permission::kCredentialManagement |
-         permission::kLargeBlobWrite;
+uint8_t supported_permissions(const Session& s) {
+  uint8_t p = permission::kMakeCredential | permission::kGetAssertion | permission::kCredentialManagement;
+  if (s.profile.built_in_uv) p |= permission::kBioEnrollment;
+  if (s.profile.authenticator_config) p |= permission::kAuthenticatorConfig;
+  if (s.profile.max_serialized_large_blob_array > 0) p |= permission::kLargeBlobWrite;
+  return p;
+}
+
+size_t code_points(ByteView pin) {
+  // UTF-8 lead bytes (continuation bytes are 10xxxxxx).
+  return static_cast<size_t>(std::count_if(pin.begin(), pin.end(), [](uint8_t b) { return (b & 0xc0) != 0x80; }));
+}
+
+// SetPin with what setMinPINLength later needs to know: the new PIN's length.
+std::vector<store::Mutation> new_pin_changes(const Session& s, ByteView pin) {
+  return {store::Mutation{store::change::SetPin{pin_hash(pin), s.profile.max_pin_retries}},
+          store::Mutation{store::change::SetPinCodePoints{static_cast<uint8_t>(std::min<size_t>(code_points(pin), 255))}}};
 }
 
 struct Exchange {
@@ -54,7 +70,7 @@ Status decrypt_new_pin(const Session& s, const Exchange& x, const Bytes& new_pin
   auto end = std::find(padded->begin(), padded->end(), uint8_t{0});
   pin.assign(padded->begin(), end);
   crypto::cleanse(*padded);
-  if (!pin_meets_policy(pin, s.profile)) return Status::PinPolicyViolation;
+  if (!pin_meets_policy(pin, s.min_pin_length())) return Status::PinPolicyViolation;
   return Status::Ok;
 }
 
@@ -78,7 +94,12 @@ Status check_pin_hash(Session& s, const Exchange& x, const Bytes& pin_hash_enc) 
     return Status::PinInvalid;
   }
   s.pin.consecutive_failures = 0;
-  s.store.commit(store::Mutation{store::change::SetPinRetries{s.profile.max_pin_retries}});
+  // The right PIN also unblocks the fingerprint sensor (uvRetries back to the maximum).
+  std::vector<store::Mutation> changes{store::Mutation{store::change::SetPinRetries{s.profile.max_pin_retries}}};
+  if (s.profile.built_in_uv && s.state().uv_retries != s.profile.max_uv_retries) {
+    changes.push_back(store::Mutation{store::change::SetUvRetries{s.profile.max_uv_retries}});
+  }
+  s.store.commit(changes);
   return Status::Ok;
 }
 
@@ -92,7 +113,7 @@ Response set_pin(Session& s, Fields& f, const PinProtocol* protocol) {
   if (!protocol->verify(x.shared, *new_pin_enc, *pin_auth)) return error(Status::PinAuthInvalid);
   Bytes pin;
   if (Status st = decrypt_new_pin(s, x, *new_pin_enc, pin); st != Status::Ok) return error(st);
-  s.store.commit(store::Mutation{store::change::SetPin{pin_hash(pin), s.profile.max_pin_retries}});
+  s.store.commit(new_pin_changes(s, pin));
   crypto::cleanse(pin);
   return Response{};
 }
@@ -112,7 +133,18 @@ Response change_pin(Session& s, Fields& f, const PinProtocol* protocol) {
   if (Status st = check_pin_hash(s, x, *pin_hash_enc); st != Status::Ok) return error(st);
   Bytes pin;
   if (Status st = decrypt_new_pin(s, x, *new_pin_enc, pin); st != Status::Ok) return error(st);
-  s.store.commit(store::Mutation{store::change::SetPin{pin_hash(pin), s.profile.max_pin_retries}});
+  // forcePINChange wants a different PIN, not the same one again (CTAP 2.1 §6.5.5.6).
+  if (s.state().config.force_pin_change && crypto::equal_ct(pin_hash(pin), *s.state().pin_hash)) {
+    crypto::cleanse(pin);
+    return error(Status::PinPolicyViolation);
+  }
+  std::vector<store::Mutation> changes = new_pin_changes(s, pin);
+  if (s.state().config.force_pin_change) {
+    store::AuthenticatorConfig config = s.state().config;
+    config.force_pin_change = false;
+    changes.push_back(store::Mutation{store::change::SetConfig{std::move(config)}});
+  }
+  s.store.commit(changes);
   crypto::cleanse(pin);
   revoke_pin_uv_auth_token(s);  // tokens issued under the old PIN stop working
   return Response{};
@@ -129,7 +161,7 @@ Response get_token(Session& s, Fields& f, const PinProtocol* protocol, bool with
   if (with_permissions) {
     if (*permissions <= 0 || *permissions > 0xff) return error(Status::InvalidParameter);
     granted = static_cast<uint8_t>(*permissions);
-    if ((granted & ~supported_permissions()) != 0) return error(Status::UnauthorizedPermission);
+    if ((granted & ~supported_permissions(s)) != 0) return error(Status::UnauthorizedPermission);
   } else if (permissions || rp_id) {
     return error(Status::InvalidParameter);  // getPinToken takes neither
   }
@@ -137,6 +169,8 @@ Response get_token(Session& s, Fields& f, const PinProtocol* protocol, bool with
   Exchange x;
   if (Status st = key_exchange(s, f, protocol, x); st != Status::Ok) return error(st);
   if (Status st = check_pin_hash(s, x, *pin_hash_enc); st != Status::Ok) return error(st);
+  // After setMinPINLength(forceChangePin) the PIN is right but must be changed first.
+  if (s.state().config.force_pin_change) return error(Status::PinPolicyViolation);
 
   std::optional<std::string> bound;
   if (rp_id) bound = *rp_id;
@@ -146,7 +180,48 @@ Response get_token(Session& s, Fields& f, const PinProtocol* protocol, bool with
   return Response{Status::Ok, cbor::Value(cbor::Value::Map{{kRespPinToken, *token}})};
 }
 
+// getPinUvAuthTokenUsingUvWithPermissions (0x06): a token for a finger on the
+// sensor. Asynchronous: the reading may wait for the control API.
+void get_token_using_uv(Session& s, Fields& f, const PinProtocol* protocol, Done done) {
+  auto permissions = f.integer(kPermissions, true);
+  const std::string* rp_id = f.text(kRpId, false);
+  if (!f.ok()) return done(error(f.error()));
+  if (!f.any(kKeyAgreement)) return done(error(Status::MissingParameter));
+  if (*permissions <= 0 || *permissions > 0xff) return done(error(Status::InvalidParameter));
+  const auto granted = static_cast<uint8_t>(*permissions);
+  if ((granted & ~supported_permissions(s)) != 0) return done(error(Status::UnauthorizedPermission));
+  if (!s.uv_configured()) return done(error(Status::NotAllowed));  // no sensor, or no finger enrolled
+  if (s.state().uv_retries == 0) return done(error(Status::UvBlocked));
+  Exchange x;
+  if (Status st = key_exchange(s, f, protocol, x); st != Status::Ok) return done(error(st));
+  std::optional<std::string> bound;
+  if (rp_id) bound = *rp_id;
+  UvRequest reading{"getPinUvAuthToken", rp_id ? *rp_id : ""};
+  s.verify_user(std::move(reading), [&s, done, granted, x = std::move(x), bound = std::move(bound)](Status st) {
+    if (st != Status::Ok) return done(error(st));
+    grant_pin_uv_auth_token(s, x.protocol, granted, bound, true);
+    s.token.user_present = true;  // the finger was a touch too
+    auto token = x.protocol->encrypt(x.shared, s.token.value, s.rng);
+    if (!token) return done(error(Status::Other));
+    done(Response{Status::Ok, cbor::Value(cbor::Value::Map{{kRespPinToken, *token}})});
+  });
+}
+
 }  // namespace
+
+void client_pin(Session& s, const cbor::Value::Map& params, Done done) {
+  Fields f(params);
+  auto sub = f.integer(kSubCommand, true);
+  if (!f.ok()) return done(error(f.error()));
+  if (*sub == kGetTokenUsingUv) {
+    auto version = f.integer(kPinProtocol, true);
+    if (!f.ok()) return done(error(f.error()));
+    const PinProtocol* protocol = pin_protocol(*version);
+    if (!protocol) return done(error(Status::InvalidParameter));
+    return get_token_using_uv(s, f, protocol, std::move(done));
+  }
+  done(client_pin(s, params));
+}
 
 Response client_pin(Session& s, const cbor::Value::Map& params) {
   Fields f(params);
@@ -176,8 +251,9 @@ Response client_pin(Session& s, const cbor::Value::Map& params) {
     case kChangePin: return change_pin(s, f, protocol);
     case kGetPinToken: return get_token(s, f, protocol, false);
     case kGetTokenUsingPin: return get_token(s, f, protocol, true);
-    case kGetTokenUsingUv:
-    case kGetUvRetries:  // no built-in user verification (yet)
+    case kGetUvRetries:
+      if (!s.profile.built_in_uv) return error(Status::InvalidSubcommand);
+      return Response{Status::Ok, cbor::Value(cbor::Value::Map{{kRespUvRetries, s.state().uv_retries}})};
     default: return error(Status::InvalidSubcommand);
   }
 }

@@ -1,10 +1,12 @@
 // authenticatorGetAssertion and authenticatorGetNextAssertion (CTAP 2.1 §6.2-6.3).
 #include "vauth/crypto/primitives.h"
 #include "vauth/ctap/auth_data.h"
+#include "vauth/ctap/built_in_uv.h"
 #include "vauth/ctap/commands.h"
 #include "vauth/ctap/extensions.h"
 #include "vauth/ctap/fields.h"
 #include "vauth/ctap/pin_token.h"
+#include "vauth/ctap/quirks.h"
 
 namespace vauth::ctap {
 namespace {
@@ -38,6 +40,7 @@ Response sign_assertion(Session& s, const Request& r, ByteView id, uint8_t id_fl
   ad.user_verified = r.user_verified;
   ad.sign_count = s.next_sign_count();
   if (!extensions.auth_data_extensions.empty()) ad.extensions = cbor::Value(std::move(extensions.auth_data_extensions));
+  s.before_signing(ad);
   const Bytes auth_data = ad.serialize();
 
   cbor::Value::Map out;
@@ -56,6 +59,7 @@ Response sign_assertion(Session& s, const Request& r, ByteView id, uint8_t id_fl
   }
   if (first && total > 1) out[kNumberOfCredentials] = total;
   if (extensions.large_blob_key) out[kLargeBlobKey] = *extensions.large_blob_key;
+  quirk_trim_assertion(s.profile.quirks, r.allow_list.size(), out);
   return Response{Status::Ok, cbor::Value(std::move(out))};
 }
 
@@ -98,6 +102,47 @@ void respond(Session& s, Request r, std::optional<Bytes> allowed_id, std::vector
   done(std::move(first));
 }
 
+// Steps 7-12 once user verification is settled: locate the credentials, ask
+// for presence (unless `present` already, or "up" is false), sign.
+void locate_and_respond(Session& s, Request r, const Done& done, bool present) {
+  // Locate: the first allow-list entry that is ours, else every discoverable
+  // credential of the RP, newest first. credProtect (CTAP 2.1 §12.1, §6.2.2 step 7)
+  // hides credentials without UV, exactly as if they did not exist: level 3
+  // (userVerificationRequired) always, level 2 (...OptionalWithCredentialIDList)
+  // when no allowList names it.
+  std::optional<Bytes> allowed_id;
+  std::vector<Bytes> discoverable;
+  if (!r.allow_list.empty()) {
+    for (const auto& d : r.allow_list) {
+      if (d.type != "public-key") continue;
+      auto secret = s.ctap2_credential(r.rp_id_hash, d.id);
+      if (secret && (r.user_verified || s.cred_protect(*secret, d.id) < 3)) {
+        allowed_id = d.id;
+        break;
+      }
+    }
+  } else {
+    for (const auto* c : s.state().credentials_for_rp(r.rp_id)) {
+      if (r.user_verified || c->cred_protect < 2) discoverable.push_back(c->id);
+    }
+  }
+  const bool found = allowed_id || !discoverable.empty();
+  if (Status st = quirk_check_no_match(s.profile.quirks, !r.allow_list.empty(), found); st != Status::Ok) return done(error(st));
+
+  if (present || !r.user_presence || (!found && s.profile.no_credentials_immediately)) {
+    if (!found) return done(error(Status::NoCredentials));
+    return respond(s, std::move(r), std::move(allowed_id), std::move(discoverable), done);
+  }
+  // Build the request before `r` is moved into the continuation (argument order is unspecified).
+  PresenceRequest touch{"getAssertion", r.rp_id};
+  s.request_presence(std::move(touch), [&s, done, found, r = std::move(r), allowed_id = std::move(allowed_id),
+                                            discoverable = std::move(discoverable)](Status st) mutable {
+    if (st != Status::Ok) return done(error(st));
+    if (!found) return done(error(Status::NoCredentials));
+    respond(s, std::move(r), std::move(allowed_id), std::move(discoverable), done);
+  });
+}
+
 }  // namespace
 
 void get_assertion(Session& s, const cbor::Value::Map& params, Done done) {
@@ -116,12 +161,14 @@ void get_assertion(Session& s, const cbor::Value::Map& params, Done done) {
   r.client_data_hash = *client_data_hash;
   if (allow) {
     if (Status st = parse_descriptor_list(*allow, r.allow_list); st != Status::Ok) return done(error(st));
+    if (Status st = quirk_check_list(s.profile.quirks, r.allow_list); st != Status::Ok) return done(error(st));
   }
   Options options;
   if (Status st = parse_options(options_map, options); st != Status::Ok) return done(error(st));
   if (options.rk.has_value()) return done(error(Status::UnsupportedOption));  // not a getAssertion option
   r.user_presence = options.up.value_or(true);
   if (Status st = parse_get_assertion_extensions(s, extensions, r.ext); st != Status::Ok) return done(error(st));
+  if (Status st = quirk_check_silent(s.profile.quirks, r.user_presence); st != Status::Ok) return done(error(st));
 
   if (pin_auth && pin_auth->empty()) {
     return s.request_presence({"getAssertion", r.rp_id}, [&s, done](Status st) {
@@ -129,49 +176,29 @@ void get_assertion(Session& s, const cbor::Value::Map& params, Done done) {
       done(error(s.pin_set() ? Status::PinInvalid : Status::PinNotSet));
     });
   }
-  // Without a pinUvAuthParam, "uv" would ask for built-in user verification, which this key lacks.
-  if (!pin_auth && options.uv.value_or(false)) return done(error(Status::InvalidOption));
+  // Without a pinUvAuthParam, "uv" asks for built-in user verification (so may alwaysUv).
+  bool built_in_uv = false;
+  if (!pin_auth) {
+    if (Status st = plan_built_in_uv(s, options.uv.value_or(false), built_in_uv); st != Status::Ok) {
+      return done(error(st));
+    }
+  }
   r.used_token = pin_auth != nullptr;
   if (Status st = authorize_request(s, pin_auth, pin_protocol, r.client_data_hash, permission::kGetAssertion,
                                     r.rp_id, r.user_verified);
       st != Status::Ok) {
     return done(error(st));
   }
-
-  // Locate: the first allow-list entry that is ours, else every discoverable
-  // credential of the RP, newest first. credProtect (CTAP 2.1 §12.1, §6.2.2 step 7)
-  // hides credentials without UV, exactly as if they did not exist: level 3
-  // (userVerificationRequired) always, level 2 (...OptionalWithCredentialIDList)
-  // when no allowList names it.
-  std::optional<Bytes> allowed_id;
-  std::vector<Bytes> discoverable;
-  if (!r.allow_list.empty()) {
-    for (const auto& d : r.allow_list) {
-      if (d.type != "public-key") continue;
-      auto secret = s.credential(r.rp_id_hash, d.id);
-      if (secret && (r.user_verified || s.cred_protect(*secret, d.id) < 3)) {
-        allowed_id = d.id;
-        break;
-      }
-    }
-  } else {
-    for (const auto* c : s.state().credentials_for_rp(r.rp_id)) {
-      if (r.user_verified || c->cred_protect < 2) discoverable.push_back(c->id);
-    }
+  if (!built_in_uv) {
+    // A token from built-in UV carries the touch that came with the finger.
+    const bool present = r.used_token && s.token.user_present;
+    return locate_and_respond(s, std::move(r), done, present);
   }
-  const bool found = allowed_id || !discoverable.empty();
-
-  if (!r.user_presence || (!found && s.profile.no_credentials_immediately)) {
-    if (!found) return done(error(Status::NoCredentials));
-    return respond(s, std::move(r), std::move(allowed_id), std::move(discoverable), done);
-  }
-  // Build the request before `r` is moved into the continuation (argument order is unspecified).
-  PresenceRequest touch{"getAssertion", r.rp_id};
-  s.request_presence(std::move(touch), [&s, done, found, r = std::move(r), allowed_id = std::move(allowed_id),
-                                            discoverable = std::move(discoverable)](Status st) mutable {
+  UvRequest reading{"getAssertion", r.rp_id};
+  s.verify_user(std::move(reading), [&s, done, r = std::move(r)](Status st) mutable {
     if (st != Status::Ok) return done(error(st));
-    if (!found) return done(error(Status::NoCredentials));
-    respond(s, std::move(r), std::move(allowed_id), std::move(discoverable), done);
+    r.user_verified = true;
+    locate_and_respond(s, std::move(r), done, true);  // a finger on the sensor is also a touch
   });
 }
 

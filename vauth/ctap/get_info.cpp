@@ -1,14 +1,24 @@
 // authenticatorGetInfo (CTAP 2.1 §6.4). Only what is implemented is advertised.
+#include "vauth/ctap/built_in_uv.h"
 #include "vauth/ctap/commands.h"
 #include "vauth/ctap/get_info_profile.h"
 
 namespace vauth::ctap {
+
+namespace {
+// uvModality (FIDO Registry of Predefined Values): USER_VERIFY_FINGERPRINT_INTERNAL.
+constexpr uint32_t kUvModalityFingerprint = 0x00000002;
+}  // namespace
 
 Response get_info(const Session& s) {
   const Profile& p = s.profile;
   cbor::Value::Array versions;
   if (p.u2f) versions.emplace_back("U2F_V2");
   versions.emplace_back("FIDO_2_0");
+  // Every feature CTAP 2.1 makes mandatory is in (PIN/UV protocol 2,
+  // pinUvAuthToken with permissions, credential management, credProtect,
+  // authenticatorSelection; see docs/conformance.md), so the key says 2.1 too.
+  versions.emplace_back("FIDO_2_1");
 
   cbor::Value::Map options{{"plat", false},
                            {"rk", p.resident_keys},
@@ -16,13 +26,26 @@ Response get_info(const Session& s) {
                            {"clientPin", s.pin_set()},
                            {"pinUvAuthToken", true},
                            {"credMgmt", p.resident_keys},
-                           {"makeCredUvNotRqd", p.make_cred_uv_not_required}};
+                           {"makeCredUvNotRqd", make_cred_uv_not_required(s)}};
+  const store::State& st = s.state();
+  if (p.built_in_uv) {
+    options["uv"] = s.uv_configured();  // capable; true once a finger is enrolled
+    options["bioEnroll"] = !st.enrollments.empty();
+    options["uvBioEnroll"] = true;  // a be token may come from built-in UV
+  }
+  if (p.authenticator_config) {
+    options["authnrCfg"] = true;
+    options["setMinPINLength"] = true;
+    options["alwaysUv"] = st.config.always_uv;
+  }
+  if (p.enterprise_attestation) options["ep"] = st.config.enterprise_attestation;
   const bool large_blobs = p.max_serialized_large_blob_array > 0;
   if (large_blobs) options["largeBlobs"] = true;
 
   // Extensions (CTAP 2.1 §12, CTAP 2.2 §12), each implemented in extensions.cpp.
   cbor::Value::Array extensions{"credProtect", "hmac-secret", "hmac-secret-mc", "credBlob"};
   if (large_blobs) extensions.emplace_back("largeBlobKey");
+  extensions.emplace_back("minPinLength");
   extensions.emplace_back("thirdPartyPayment");
 
   cbor::Value::Array algorithms;
@@ -42,7 +65,18 @@ Response get_info(const Session& s) {
   info[0x09] = cbor::Value::Array{"usb"};
   info[0x0a] = std::move(algorithms);
   if (large_blobs) info[0x0b] = p.max_serialized_large_blob_array;
+  if (s.pin_set() || p.authenticator_config) info[0x0c] = st.config.force_pin_change;
+  info[0x0d] = s.min_pin_length();
   info[0x0f] = p.max_cred_blob_length;
+  if (p.authenticator_config) info[0x10] = p.max_rp_ids_for_set_min_pin_length;
+  if (p.built_in_uv) {
+    info[0x11] = p.preferred_platform_uv_attempts;
+    info[0x12] = kUvModalityFingerprint;
+  }
+  if (p.resident_keys) {
+    const size_t used = st.credentials.size();
+    info[0x14] = used < p.max_resident_credentials ? p.max_resident_credentials - used : 0;
+  }
   shape_info_for_profile(p, info);  // what the persona advertises
   return Response{Status::Ok, cbor::Value(std::move(info))};
 }

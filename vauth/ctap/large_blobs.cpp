@@ -41,13 +41,14 @@ Response get(const Session& s, uint64_t count, uint64_t offset) {
   return Response{Status::Ok, cbor::Value(cbor::Value::Map{{kRespConfig, std::move(fragment)}})};
 }
 
-// With a PIN set, each fragment must be authorised by a token with the lbw permission over
+// On a key protected by user verification (a PIN or an enrolled finger) or with alwaysUv
+// on (§6.10.2), each fragment must be authorised by a token with the lbw permission over
 // 32×0xff || h'0c00' || uint32LittleEndian(offset) || SHA-256(fragment).
 Status authorize_fragment(Session& s, Fields& f, uint64_t offset, const Bytes& fragment) {
   const Bytes* param = f.bytes(kPinUvAuthParam, false);
   auto version = f.integer(kPinUvAuthProtocol, false);
   if (!f.ok()) return f.error();
-  if (!s.pin_set()) return Status::Ok;
+  if (!s.protected_by_uv() && !s.always_uv()) return Status::Ok;
   if (!param) return Status::PuatRequired;
   if (!version) return Status::MissingParameter;
   if (!pin_protocol(*version)) return Status::InvalidParameter;

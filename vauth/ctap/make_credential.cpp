@@ -6,17 +6,21 @@
 #include "vauth/crypto/primitives.h"
 #include "vauth/ctap/attestation.h"
 #include "vauth/ctap/auth_data.h"
+#include "vauth/ctap/built_in_uv.h"
 #include "vauth/ctap/commands.h"
 #include "vauth/ctap/credential_id.h"
 #include "vauth/ctap/extensions.h"
 #include "vauth/ctap/fields.h"
 #include "vauth/ctap/pin_token.h"
+#include "vauth/ctap/quirks.h"
 
 namespace vauth::ctap {
 namespace {
 
 constexpr int kClientDataHash = 1, kRp = 2, kUser = 3, kPubKeyCredParams = 4, kExcludeList = 5,
-              kExtensions = 6, kOptions = 7, kPinUvAuthParam = 8, kPinUvAuthProtocol = 9;
+              kExtensions = 6, kOptions = 7, kPinUvAuthParam = 8, kPinUvAuthProtocol = 9,
+              kEnterpriseAttestation = 0x0a;
+constexpr int kRespEpAtt = 4, kRespLargeBlobKey = 5;
 constexpr size_t kMaxUserIdLength = 64;
 
 struct Request {
@@ -33,7 +37,9 @@ struct Request {
   // (only then does authData carry the extension's output).
   uint8_t cred_protect = 1;
   bool cred_protect_requested = false;
-  MakeCredentialExtensions ext;  // the other extensions (extensions.h)
+  bool min_pin_length_requested = false;  // the minPinLength extension (CTAP 2.1 §12.4)
+  MakeCredentialExtensions ext;           // the other extensions (extensions.h)
+  int64_t enterprise_attestation = 0;     // 0: none asked; 1 vendor-facilitated; 2 platform-managed
 };
 
 // Extension inputs. Unknown extensions are ignored (CTAP 2.1 §6.1.2 step 4).
@@ -44,6 +50,8 @@ struct Request {
 // lenient reading of "authenticators SHOULD ignore extensions they cannot process".
 void parse_extensions(const cbor::Value::Map* extensions, Request& r) {
   if (!extensions) return;
+  auto min_pin = extensions->find(cbor::Value("minPinLength"));
+  r.min_pin_length_requested = min_pin != extensions->end() && min_pin->second == cbor::Value(true);
   auto it = extensions->find(cbor::Value("credProtect"));
   if (it == extensions->end()) return;
   const cbor::Value& v = it->second;
@@ -102,7 +110,7 @@ Status parse_entities(Fields& f, Request& r) {
 bool excluded(const Session& s, const Request& r, ByteView rp_id_hash) {
   for (const auto& d : r.exclude_list) {
     if (d.type != "public-key") continue;
-    auto secret = s.credential(rp_id_hash, d.id);
+    auto secret = s.ctap2_credential(rp_id_hash, d.id);
     if (secret && (r.user_verified || s.cred_protect(*secret, d.id) < 3)) return true;
   }
   return false;
@@ -122,6 +130,11 @@ Response create(Session& s, const Request& r) {
   if (r.cred_protect_requested) extension_outputs["credProtect"] = r.cred_protect;
   make_credential_outputs(s, r.ext, extras, r.resident ? &c : nullptr, id, flags, r.user_verified,
                           extension_outputs);
+  // minPinLength: only RPs that authenticatorConfig listed may learn it.
+  const auto& min_pin_rps = s.state().config.min_pin_length_rp_ids;
+  if (r.min_pin_length_requested && std::find(min_pin_rps.begin(), min_pin_rps.end(), r.rp_id) != min_pin_rps.end()) {
+    extension_outputs["minPinLength"] = s.min_pin_length();
+  }
   const Bytes large_blob_key = c.large_blob_key;
 
   std::vector<store::Mutation> changes;
@@ -131,6 +144,8 @@ Response create(Session& s, const Request& r) {
     c.user_id = r.user_id;
     c.user_name = r.user_name;
     c.user_display_name = r.user_display_name;
+    quirk_truncate_user_name(s.profile.quirks, c.user_name);
+    quirk_truncate_user_name(s.profile.quirks, c.user_display_name);
     c.algorithm = static_cast<int32_t>(r.algorithm);
     c.private_key = key.private_bytes();
     c.created = s.state().next_credential_seq;
@@ -149,15 +164,53 @@ Response create(Session& s, const Request& r) {
   ad.sign_count = count;
   ad.attested = AttestedCredential{s.profile.aaguid, id, key.public_key()};
   if (!extension_outputs.empty()) ad.extensions = cbor::Value(std::move(extension_outputs));
+  s.before_signing(ad);
   const Bytes auth_data = ad.serialize();
-  AttestationStatement att = attest(s.state(), s.profile.attestation, auth_data, r.client_data_hash, key);
+  // Enterprise attestation (CTAP 2.1 §7.1): platform-managed for any RP,
+  // vendor-facilitated only for the RP IDs the profile lists; always a full
+  // attestation chain, whatever the profile's everyday attestation mode.
+  const auto& ep_rps = s.profile.enterprise_attestation_rp_ids;
+  const bool ep = r.enterprise_attestation == 2 ||
+                  (r.enterprise_attestation == 1 && std::find(ep_rps.begin(), ep_rps.end(), r.rp_id) != ep_rps.end());
+  AttestationStatement att =
+      attest(s.state(), ep ? AttestationMode::Batch : s.profile.attestation, auth_data, r.client_data_hash, key);
 
   cbor::Value::Map out;
   out[1] = att.format;
   out[2] = auth_data;
   out[3] = std::move(att.statement);
-  if (!large_blob_key.empty()) out[5] = large_blob_key;  // largeBlobKey (CTAP 2.1 §12.3)
+  if (ep) out[kRespEpAtt] = true;
+  if (!large_blob_key.empty()) out[kRespLargeBlobKey] = large_blob_key;  // largeBlobKey (CTAP 2.1 §12.3)
   return Response{Status::Ok, cbor::Value(std::move(out))};
+}
+
+// Steps 12-16 once user verification is settled: the excludeList, room for a
+// discoverable credential, user presence (unless `present` already), creation.
+void finish(Session& s, Request r, const Done& done, bool present) {
+  const Bytes rp_id_hash = crypto::sha256(to_bytes(r.rp_id));
+  if (excluded(s, r, rp_id_hash)) {
+    if (present) return done(error(Status::CredentialExcluded));
+    // Only after a touch, so an RP cannot silently probe which keys are registered.
+    return s.request_presence({"makeCredential", r.rp_id}, [done](Status st) {
+      done(error(st == Status::Ok ? Status::CredentialExcluded : st));
+    });
+  }
+  if (r.resident && s.state().credentials.size() >= s.profile.max_resident_credentials) {
+    bool replaces = false;
+    for (const auto* c : s.state().credentials_for_rp(r.rp_id)) replaces |= c->user_id == r.user_id;
+    if (!replaces) return done(error(Status::KeyStoreFull));
+  }
+  if (present) {
+    if (r.used_token) consume_pin_uv_auth_token(s);
+    return done(create(s, r));
+  }
+  // Build the request before `r` is moved into the continuation (argument order is unspecified).
+  PresenceRequest touch{"makeCredential", r.rp_id};
+  s.request_presence(std::move(touch), [&s, done, r = std::move(r)](Status st) {
+    if (st != Status::Ok) return done(error(st));
+    if (r.used_token) consume_pin_uv_auth_token(s);
+    done(create(s, r));
+  });
 }
 
 }  // namespace
@@ -172,12 +225,15 @@ void make_credential(Session& s, const cbor::Value::Map& params, Done done) {
   const cbor::Value::Map* options_map = f.map(kOptions, false);
   const Bytes* pin_auth = f.bytes(kPinUvAuthParam, false);
   auto pin_protocol = f.integer(kPinUvAuthProtocol, false);
+  auto enterprise = f.integer(kEnterpriseAttestation, false);
   if (!f.ok()) return done(error(f.error()));
   if (Status st = parse_entities(f, r); st != Status::Ok) return done(error(st));
+  if (Status st = quirk_check_display_name(s.profile.quirks, r.user_display_name); st != Status::Ok) return done(error(st));
   r.client_data_hash = *client_data_hash;
   if (s.profile.extension_enabled("credProtect")) parse_extensions(extensions, r);
   if (exclude) {
     if (Status st = parse_descriptor_list(*exclude, r.exclude_list); st != Status::Ok) return done(error(st));
+    if (Status st = quirk_check_list(s.profile.quirks, r.exclude_list); st != Status::Ok) return done(error(st));
   }
   if (Status st = choose_algorithm(s.profile, *cred_params, r.algorithm); st != Status::Ok) return done(error(st));
 
@@ -197,13 +253,24 @@ void make_credential(Session& s, const cbor::Value::Map& params, Done done) {
       done(error(s.pin_set() ? Status::PinInvalid : Status::PinNotSet));
     });
   }
+  // CTAP 2.1 §6.1.2 step 9: enterprise attestation only when supported and enabled.
+  if (enterprise) {
+    if (!s.profile.enterprise_attestation || !s.state().config.enterprise_attestation) {
+      return done(error(Status::InvalidParameter));
+    }
+    if (*enterprise != 1 && *enterprise != 2) return done(error(Status::InvalidOption));
+    r.enterprise_attestation = *enterprise;
+  }
+  // With a pinUvAuthParam the "uv" option is ignored; without one it asks for
+  // built-in user verification (and alwaysUv may ask for it too).
+  bool built_in_uv = false;
   if (!pin_auth) {
-    // With a pinUvAuthParam the "uv" option is ignored; without one it would ask
-    // for built-in user verification, which this key does not have.
-    if (options.uv.value_or(false)) return done(error(Status::InvalidOption));
-    // A PIN-protected key makes non-discoverable credentials without UV only
-    // when it advertises makeCredUvNotRqd (CTAP 2.1 §6.1.2 step 11).
-    if (s.pin_set() && (r.resident || !s.profile.make_cred_uv_not_required)) {
+    if (Status st = plan_built_in_uv(s, options.uv.value_or(false), built_in_uv); st != Status::Ok) {
+      return done(error(st));
+    }
+    // A protected key makes non-discoverable credentials without UV only
+    // when it advertises makeCredUvNotRqd (CTAP 2.1 §6.1.2 steps 7-8).
+    if (!built_in_uv && s.protected_by_uv() && (r.resident || !make_cred_uv_not_required(s))) {
       return done(error(Status::PuatRequired));
     }
   }
@@ -213,25 +280,16 @@ void make_credential(Session& s, const cbor::Value::Map& params, Done done) {
       st != Status::Ok) {
     return done(error(st));
   }
-
-  const Bytes rp_id_hash = crypto::sha256(to_bytes(r.rp_id));
-  if (excluded(s, r, rp_id_hash)) {
-    // Only after a touch, so an RP cannot silently probe which keys are registered.
-    return s.request_presence({"makeCredential", r.rp_id}, [done](Status st) {
-      done(error(st == Status::Ok ? Status::CredentialExcluded : st));
-    });
+  if (!built_in_uv) {
+    // A token from built-in UV carries the touch that came with the finger.
+    const bool present = r.used_token && s.token.user_present;
+    return finish(s, std::move(r), done, present);
   }
-  if (r.resident && s.state().credentials.size() >= s.profile.max_resident_credentials) {
-    bool replaces = false;
-    for (const auto* c : s.state().credentials_for_rp(r.rp_id)) replaces |= c->user_id == r.user_id;
-    if (!replaces) return done(error(Status::KeyStoreFull));
-  }
-  // Build the request before `r` is moved into the continuation (argument order is unspecified).
-  PresenceRequest touch{"makeCredential", r.rp_id};
-  s.request_presence(std::move(touch), [&s, done, r = std::move(r)](Status st) {
+  UvRequest reading{"makeCredential", r.rp_id};
+  s.verify_user(std::move(reading), [&s, done, r = std::move(r)](Status st) mutable {
     if (st != Status::Ok) return done(error(st));
-    if (r.used_token) consume_pin_uv_auth_token(s);
-    done(create(s, r));
+    r.user_verified = true;
+    finish(s, std::move(r), done, true);  // a finger on the sensor is also a touch
   });
 }
 

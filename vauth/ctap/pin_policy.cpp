@@ -6,13 +6,13 @@
 
 namespace vauth::ctap {
 
-bool pin_meets_policy(ByteView pin, const Profile& profile) {
+bool pin_meets_policy(ByteView pin, size_t min_code_points) {
   constexpr size_t kMaxPinBytes = 63;
   if (pin.size() > kMaxPinBytes || std::find(pin.begin(), pin.end(), uint8_t{0}) != pin.end()) return false;
   // Count code points as UTF-8 lead bytes (continuation bytes are 10xxxxxx).
   const size_t code_points = static_cast<size_t>(
       std::count_if(pin.begin(), pin.end(), [](uint8_t b) { return (b & 0xc0) != 0x80; }));
-  return code_points >= profile.min_pin_length;
+  return code_points >= min_code_points;
 }
 
 Bytes pin_hash(ByteView pin) {

@@ -11,7 +11,8 @@ namespace vauth::ctap {
 
 // CTAP 2.1 §6.5.1: at least minPINLength Unicode code points, at most 63 bytes
 // of UTF-8; a NUL byte cannot be part of a PIN (it ends the padded PIN).
-bool pin_meets_policy(ByteView pin, const Profile& profile);
+bool pin_meets_policy(ByteView pin, size_t min_code_points);
+inline bool pin_meets_policy(ByteView pin, const Profile& profile) { return pin_meets_policy(pin, profile.min_pin_length); }
 inline bool pin_meets_policy(std::string_view pin, const Profile& profile) {
   return pin_meets_policy(ByteView(reinterpret_cast<const uint8_t*>(pin.data()), pin.size()), profile);
 }

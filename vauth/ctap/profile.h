@@ -21,6 +21,21 @@ enum class AttestationMode {
   None,   // "none"
 };
 
+// Behaviours of real keys that relying parties and clients must survive
+// (after Chromium's VirtualCtap2Device::Config), each off by default. Each is
+// one guard in the command code calling vauth/ctap/quirks.h; docs/faults.md
+// lists what a client sees.
+struct Quirks {
+  bool invalid_credential_before_touch = false;  // getAssertion: no allowList match → INVALID_CREDENTIAL at once
+  bool reject_large_lists = false;               // allow/exclude lists longer than one → LIMIT_EXCEEDED
+  bool reject_silent = false;                    // getAssertion up=false → UNSUPPORTED_OPTION
+  bool omit_user_entity = false;                 // assertions never carry the user entity
+  bool omit_single_credential = false;           // an allowList of one: assertion without the credential (key 1)
+  bool reject_empty_display_name = false;        // makeCredential without user.displayName → MISSING_PARAMETER
+  bool u2f_invisible_to_ctap2 = false;           // U2F key handles are unknown to CTAP2 commands
+  size_t truncate_user_name = 0;                 // store user name/displayName cut to N bytes (0: off), UTF-8 or not
+};
+
 struct Profile {
   // A fixed AAGUID that identifies vauth (a random UUIDv4 chosen once for the project).
   std::array<uint8_t, 16> aaguid{0x5b, 0x7c, 0x1d, 0x2e, 0x8a, 0x3f, 0x4c, 0x61,
@@ -60,6 +75,24 @@ struct Profile {
   // command and the largeBlobKey extension off.
   size_t max_serialized_large_blob_array = 4096;
 
+  // Built-in user verification: a simulated fingerprint sensor (user_verifier.h)
+  // with bio enrollment. Capable is not configured: getInfo says "uv": true only
+  // once a finger is enrolled. Off: no "uv", "bioEnroll" or uvModality at all.
+  bool built_in_uv = true;
+  uint8_t max_uv_retries = 8;                 // uvRetries after a match or a correct PIN
+  uint8_t preferred_platform_uv_attempts = 3;  // getInfo preferredPlatformUVAttempts
+  uint8_t bio_samples_required = 4;           // enrollCaptureNextSample readings per finger
+  size_t max_fingerprints = 5;                // then FP_DATABASE_FULL
+  size_t max_template_friendly_name = 64;     // bytes of UTF-8
+  // authenticatorConfig (getInfo "authnrCfg", "setMinPINLength", "alwaysUv").
+  bool authenticator_config = true;
+  size_t max_rp_ids_for_set_min_pin_length = 8;
+  // Enterprise attestation (getInfo "ep", present only when supported; enabled
+  // through authenticatorConfig). Vendor-facilitated (enterpriseAttestation 1)
+  // is given only to these RP IDs; platform-managed (2) to any RP.
+  bool enterprise_attestation = true;
+  std::vector<std::string> enterprise_attestation_rp_ids;
+
   // ---- Persona switches (issue #6; set by vauth/daemon/personas/*.toml) ----
   // What the key advertises and serves beyond the fields above. The defaults
   // mean "everything vauth implements"; a persona narrows them. Command code
@@ -75,7 +108,7 @@ struct Profile {
   std::optional<std::vector<std::string>> versions;    // getInfo versions; nullopt: what vauth implements
   std::optional<std::vector<std::string>> extensions;  // advertised and honoured; nullopt: all implemented
   std::vector<std::string> transports{"usb"};          // getInfo transports
-  std::optional<uint64_t> firmware_version;            // getInfo firmwareVersion (0x0E)
+  std::optional<uint64_t> firmware_version = 0x00010000;  // getInfo firmwareVersion (0x0E); nullopt: omitted
 
   bool command_enabled(uint8_t command) const {
     return !commands || std::find(commands->begin(), commands->end(), command) != commands->end();
@@ -87,6 +120,8 @@ struct Profile {
     return std::find(pin_protocols.begin(), pin_protocols.end(), version) != pin_protocols.end();
   }
   // ---- end of persona switches ----
+
+  Quirks quirks;
 };
 
 }  // namespace vauth::ctap

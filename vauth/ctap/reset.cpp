@@ -1,4 +1,5 @@
-// authenticatorReset (CTAP 2.0 §5.6): forget every credential and the PIN.
+// authenticatorReset (CTAP 2.0 §5.6): forget every credential, the PIN, the large-blob
+// array, the enrolled fingers and what authenticatorConfig set.
 #include "vauth/ctap/commands.h"
 
 namespace vauth::ctap {
@@ -16,6 +17,7 @@ void reset(Session& s, Done done) {
     s.pending_assertions.reset();
     s.enumeration.reset();
     s.large_blob_write = {};
+    s.enrollment.reset();
     s.regenerate_key_agreement();
     revoke_pin_uv_auth_token(s);
     done(Response{});

@@ -1,6 +1,11 @@
 #include "vauth/ctap/session.h"
 
+#include <algorithm>
+
 #include "vauth/ctap/attestation.h"
+#include "vauth/ctap/auth_data_faults.h"
+#include "vauth/ctap/quirks.h"
+#include "vauth/ctap/store_failure.h"
 
 namespace vauth::ctap {
 
@@ -15,7 +20,14 @@ Status presence_status(PresenceResult r) {
 }
 
 Session::Session(Environment env)
-    : store(env.store), rng(env.rng), timers(env.timers), presence(env.presence), profile(std::move(env.profile)) {
+    : store(env.store),
+      rng(env.rng),
+      timers(env.timers),
+      presence(env.presence),
+      profile(std::move(env.profile)),
+      own_verifier(env.user_verifier ? nullptr : std::make_unique<ControlledUserVerifier>(env.timers)),
+      verifier(env.user_verifier ? *env.user_verifier : *own_verifier),
+      auth_data_faults(env.auth_data_faults) {
   provision(store, rng, profile);
   power_up();
 }
@@ -25,14 +37,42 @@ void Session::request_presence(PresenceRequest req, std::function<void(Status)> 
   presence.request(req, [this, then = std::move(then)](PresenceResult r) {
     waiting_for_user = false;
     if (closed) return;
-    then(presence_status(r));
+    try {
+      then(presence_status(r));
+    } catch (const store::StoreError& e) {
+      // The commit changed nothing; the request fails as a whole.
+      if (fail_request) fail_request(store_failure_status(e));
+    }
   });
+}
+
+size_t Session::min_pin_length() const {
+  return std::max<size_t>(profile.min_pin_length, state().config.min_pin_length);
+}
+
+void Session::cancel_user_wait() {
+  if (!waiting_for_user) return;
+  if (waiting_for_uv) {
+    verifier.cancel();
+  } else {
+    presence.cancel();
+  }
+}
+
+void Session::before_signing(AuthData& ad) {
+  if (auth_data_faults) auth_data_faults->apply(ad);
 }
 
 std::optional<CredentialSecret> Session::credential(ByteView rp_id_hash, ByteView id) const {
   auto secret = unwrap_credential_id(state().master_secret, rp_id_hash, id);
   if (!secret) return std::nullopt;
   if ((secret->flags & credential_flag::kResident) && !state().find_credential(id)) return std::nullopt;
+  return secret;
+}
+
+std::optional<CredentialSecret> Session::ctap2_credential(ByteView rp_id_hash, ByteView id) const {
+  auto secret = credential(rp_id_hash, id);
+  if (secret && quirk_hides_credential(profile.quirks, *secret)) return std::nullopt;
   return secret;
 }
 
@@ -53,6 +93,7 @@ void Session::power_up() {
   powered_up = timers.now();
   pin.consecutive_failures = 0;
   pending_assertions.reset();
+  enrollment.reset();
   u2f_presence_until.reset();
   enumeration.reset();
   large_blob_write = {};

@@ -69,6 +69,8 @@ constexpr uint8_t kMakeCredential = 0x01, kGetAssertion = 0x02, kGetInfo = 0x04,
 // The FIDO_2_1_PRE spelling of credential management, still sent by libfido2 1.12
 // to keys that advertise "credentialMgmtPreview".
 constexpr uint8_t kCredentialManagementPreview = 0x41;
+// Likewise FIDO_2_1_PRE's bio enrollment, which libfido2 1.12 always sends.
+constexpr uint8_t kBioEnrollmentPreview = 0x40;
 }  // namespace command
 
 }  // namespace vauth::ctap

@@ -13,6 +13,7 @@ namespace {
 constexpr uint8_t kRegister = 0x01, kAuthenticate = 0x02, kVersion = 0x03;
 constexpr uint8_t kCheckOnly = 0x07, kEnforcePresence = 0x03, kDontEnforcePresence = 0x08;
 constexpr size_t kParamLength = 32;
+constexpr uint16_t kCommandNotAllowed = 0x6986;  // ISO 7816-4 SW_COMMAND_NOT_ALLOWED
 // How long a touch stays valid for the next U2F request (YubiKeys use ~10 s).
 constexpr Duration kTouchValidity{10'000};
 
@@ -98,8 +99,11 @@ Bytes u2f(Session& s, ByteView raw) {
     case kVersion:
       if (!a->data.empty()) return status_only(sw::kWrongLength);
       return with_status(to_bytes("U2F_V2"), sw::kNoError);
-    case kRegister: return u2f_register(s, *a);
-    case kAuthenticate: return u2f_authenticate(s, *a);
+    case kRegister:
+    case kAuthenticate:
+      // alwaysUv (CTAP 2.1 §6.11.2): U2F cannot verify the user, so it stops working.
+      if (s.always_uv()) return status_only(kCommandNotAllowed);
+      return a->ins == kRegister ? u2f_register(s, *a) : u2f_authenticate(s, *a);
     default: return status_only(sw::kInsNotSupported);
   }
 }

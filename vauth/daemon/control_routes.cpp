@@ -5,62 +5,12 @@
 
 #include "vauth/ctap/pin_policy.h"
 #include "vauth/daemon/base64url.h"
+#include "vauth/daemon/control_helpers.h"
 #include "vauth/daemon/device_json.h"
+#include "vauth/daemon/uv_routes.h"
+#include "vauth/faults/fault_parse.h"
 
 namespace vauth::daemon {
-namespace {
-
-// Thrown by validation anywhere in a handler; handle() turns it into the JSON error answer.
-struct ApiError {
-  unsigned status;
-  std::string error;
-  std::string detail;
-  std::string allow;
-};
-
-[[noreturn]] void fail(unsigned status, std::string error, std::string detail) {
-  throw ApiError{status, std::move(error), std::move(detail), {}};
-}
-
-void require_method(const ControlRequest& r, std::initializer_list<const char*> allowed) {
-  std::string allow;
-  for (const char* m : allowed) {
-    if (r.method == m) return;
-    allow += (allow.empty() ? "" : ", ") + std::string(m);
-  }
-  throw ApiError{405, "method not allowed", r.method + " is not one of " + allow, allow};
-}
-
-nlohmann::json parse_object(const ControlRequest& r) {
-  if (r.body.empty()) fail(400, "bad request", "this request needs a JSON object body");
-  auto body = nlohmann::json::parse(r.body, nullptr, /*allow_exceptions=*/false);
-  if (body.is_discarded()) fail(400, "malformed JSON", "the body is not valid JSON");
-  if (!body.is_object()) fail(400, "bad request", "the body must be a JSON object");
-  return body;
-}
-
-// Unknown fields are refused rather than ignored: a typo must not silently change nothing.
-void only_fields(const nlohmann::json& body, std::initializer_list<const char*> known) {
-  for (const auto& [key, value] : body.items()) {
-    bool ok = false;
-    for (const char* k : known) ok = ok || key == k;
-    if (!ok) fail(400, "bad request", "unknown field \"" + key + "\"");
-  }
-}
-
-// A duration field: a non-negative integer of milliseconds, at most an hour.
-std::optional<Duration> duration_field(const nlohmann::json& body, const char* name) {
-  if (!body.contains(name)) return std::nullopt;
-  const auto& v = body.at(name);
-  if (!v.is_number_integer() || v.get<int64_t>() < 0 || v.get<int64_t>() > 3'600'000) {
-    fail(400, "bad request", std::string(name) + " must be an integer from 0 to 3600000 (milliseconds)");
-  }
-  return Duration(v.get<int64_t>());
-}
-
-ControlResponse ok(nlohmann::json body) { return ControlResponse{200, std::move(body), {}}; }
-
-}  // namespace
 
 std::vector<std::string> split_path(const std::string& target) {
   const std::string path = target.substr(0, target.find_first_of("?#"));
@@ -89,23 +39,30 @@ ControlResponse ControlRoutes::handle(const ControlRequest& request) {
 VirtualDevice& ControlRoutes::device(const std::string& index) {
   size_t n = 0;
   const auto [end, ec] = std::from_chars(index.data(), index.data() + index.size(), n);
-  if (ec != std::errc() || end != index.data() + index.size() || n < 1 || n > devices_.size()) {
-    fail(404, "no such device", "device \"" + index + "\" does not exist (devices are numbered 1 to " +
-                                    std::to_string(devices_.size()) + ")");
+  // Devices keep their index for life (removed ones leave gaps): look it up, never use it as a position.
+  if (ec == std::errc() && end == index.data() + index.size()) {
+    for (const auto& d : devices_) {
+      if (d->index() == n) return *d;
+    }
   }
-  return *devices_[n - 1];
+  std::string known;
+  for (const auto& d : devices_) known += (known.empty() ? "" : ", ") + std::to_string(d->index());
+  fail(404, "no such device", "device \"" + index.substr(0, 100) + "\" does not exist (devices: " +
+                                  (known.empty() ? "none" : known) + ")");
 }
 
 ControlResponse ControlRoutes::route(const ControlRequest& r, const std::vector<std::string>& path) {
   if (path.size() == 2 && path[0] == "conformance") return conformance(r, path[1]);
   if (path.size() >= 2 && path[0] == "v1" && path[1] == "devices") {
     if (path.size() == 2) {
-      require_method(r, {"GET"});
+      require_method(r, {"GET", "POST"});
+      if (r.method == "POST") return add_device(r);
       nlohmann::json list = nlohmann::json::array();
       for (const auto& d : devices_) list.push_back(device_brief(*d));
       return ok(std::move(list));
     }
     VirtualDevice& d = device(path[2]);
+    if (path.size() == 3 && r.method == "DELETE") return remove_device(d);
     return device_route(r, d, std::vector<std::string>(path.begin() + 3, path.end()));
   }
   fail(404, "not found", "no resource at " + r.target.substr(0, 200));
@@ -114,10 +71,11 @@ ControlResponse ControlRoutes::route(const ControlRequest& r, const std::vector<
 ControlResponse ControlRoutes::device_route(const ControlRequest& r, VirtualDevice& d,
                                             const std::vector<std::string>& rest) {
   if (rest.empty()) {
-    require_method(r, {"GET"});
+    require_method(r, {"GET", "DELETE"});
     return ok(device_detail(d));
   }
   const std::string& what = rest[0];
+  if (what == "uv") return uv_route(r, d, rest, events_);
   if (what == "credentials" && rest.size() == 1) {
     require_method(r, {"GET", "DELETE"});
     if (r.method == "GET") return ok(credentials_json(d.state()));
@@ -131,6 +89,7 @@ ControlResponse ControlRoutes::device_route(const ControlRequest& r, VirtualDevi
     if (!c) fail(404, "no such credential", "device " + std::to_string(d.index()) + " holds no credential " + rest[1]);
     return ok(credential_json(*c, d.state().sign_count));
   }
+  if (what == "faults" && rest.size() <= 2) return faults_route(r, d, rest.size() == 2 ? rest[1] : "");
   if (rest.size() == 1) {
     if (what == "presence") {
       require_method(r, {"GET", "PUT"});
@@ -140,6 +99,10 @@ ControlResponse ControlRoutes::device_route(const ControlRequest& r, VirtualDevi
     if (what == "touch" || what == "deny") {
       require_method(r, {"POST"});
       return answer_presence(d, what == "touch");
+    }
+    if (what == "plug" || what == "unplug") {
+      require_method(r, {"POST"});
+      return what == "plug" ? plug_device(d) : unplug_device(d);
     }
     if (what == "power-cycle") {
       require_method(r, {"POST"});
@@ -161,6 +124,45 @@ ControlResponse ControlRoutes::device_route(const ControlRequest& r, VirtualDevi
     }
   }
   fail(404, "not found", "no resource at " + r.target.substr(0, 200));
+}
+
+// GET lists the device's fault plan with hit counts, POST adds a rule, DELETE
+// clears the plan (or, with an id, one rule). docs/faults.md has the rules.
+ControlResponse ControlRoutes::faults_route(const ControlRequest& r, VirtualDevice& d, const std::string& id) {
+  faults::FaultPlan& plan = d.faults();
+  if (!id.empty()) {
+    require_method(r, {"DELETE"});
+    uint64_t n = 0;
+    const auto [end, ec] = std::from_chars(id.data(), id.data() + id.size(), n);
+    if (ec != std::errc() || end != id.data() + id.size() || !plan.remove(n)) {
+      fail(404, "no such fault", "device " + std::to_string(d.index()) + " has no fault rule " + id.substr(0, 40));
+    }
+    events_.publish("fault.removed", {{"device", d.index()}, {"id", n}});
+    return ok({{"device", d.index()}, {"removed", n}});
+  }
+  require_method(r, {"GET", "POST", "DELETE"});
+  if (r.method == "GET") {
+    nlohmann::json list = nlohmann::json::array();
+    for (const auto& e : plan.entries()) list.push_back(faults::to_json(e));
+    return ok(std::move(list));
+  }
+  if (r.method == "DELETE") {
+    const size_t n = plan.entries().size();
+    plan.clear();
+    events_.publish("fault.cleared", {{"device", d.index()}, {"count", n}});
+    return ok({{"device", d.index()}, {"cleared", n}});
+  }
+  auto rule = faults::parse_rule_json(parse_object(r));
+  if (!rule) fail(400, "bad fault rule", rule.error());
+  const uint64_t added = plan.add(std::move(*rule));
+  d.kick();
+  for (const auto& e : plan.entries()) {
+    if (e.id != added) continue;
+    nlohmann::json body = faults::to_json(e);
+    events_.publish("fault.added", {{"device", d.index()}, {"id", added}, {"rule", e.rule.text()}});
+    return ControlResponse{201, std::move(body), {}};
+  }
+  fail(500, "internal error", "the rule vanished");
 }
 
 ControlResponse ControlRoutes::put_presence(VirtualDevice& d, const nlohmann::json& body) {

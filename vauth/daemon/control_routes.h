@@ -10,6 +10,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "vauth/daemon/device_manager.h"
 #include "vauth/daemon/virtual_device.h"
 
 namespace vauth::daemon {
@@ -30,7 +31,9 @@ class ControlRoutes {
  public:
   using Devices = std::vector<std::unique_ptr<VirtualDevice>>;
   // Refers to the daemon's device list, so devices added later are served too.
-  ControlRoutes(const Devices& devices, EventBus& events) : devices_(devices), events_(events) {}
+  // Without a manager, devices cannot be added, removed, plugged or unplugged (501).
+  ControlRoutes(const Devices& devices, EventBus& events, DeviceManager* manager = nullptr)
+      : devices_(devices), events_(events), manager_(manager) {}
 
   ControlResponse handle(const ControlRequest& request);
 
@@ -41,15 +44,23 @@ class ControlRoutes {
   ControlResponse conformance(const ControlRequest& request, const std::string& hook);
   VirtualDevice& device(const std::string& index);
 
+  ControlResponse faults_route(const ControlRequest& request, VirtualDevice& d, const std::string& id);
   ControlResponse put_presence(VirtualDevice& d, const nlohmann::json& body);
   ControlResponse answer_presence(VirtualDevice& d, bool approve);
   ControlResponse reset(VirtualDevice& d);
   ControlResponse set_pin(VirtualDevice& d, const nlohmann::json& body);
   ControlResponse delete_credential(VirtualDevice& d, const std::string& id);
   ControlResponse delete_all_credentials(VirtualDevice& d);
+  // Run-time devices (control_device_routes.cpp).
+  DeviceManager& manager();
+  ControlResponse add_device(const ControlRequest& request);
+  ControlResponse remove_device(VirtualDevice& d);
+  ControlResponse plug_device(VirtualDevice& d);
+  ControlResponse unplug_device(VirtualDevice& d);
 
   const Devices& devices_;
   EventBus& events_;
+  DeviceManager* manager_;
 };
 
 // The path segments of a target without its query: "/v1/devices/1?x" -> {"v1", "devices", "1"}.

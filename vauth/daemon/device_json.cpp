@@ -4,6 +4,7 @@
 #include <cstdio>
 
 #include "vauth/daemon/base64url.h"
+#include "vauth/daemon/uv_routes.h"
 
 namespace vauth::daemon {
 
@@ -56,6 +57,7 @@ nlohmann::json device_detail(const VirtualDevice& d) {
   j["signCount"] = state.sign_count;
   j["pin"] = {{"set", state.pin_hash.has_value()}, {"retries", state.pin_retries}};
   j["presence"] = presence_json(d);
+  j["uv"] = uv_json(d);
   j["u2f"] = profile.u2f;
   j["residentKeys"] = profile.resident_keys;
   return j;

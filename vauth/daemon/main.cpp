@@ -9,12 +9,12 @@
 
 #include <nlohmann/json.hpp>
 
-#include "transports/seqpacket_endpoint.h"
-#include "transports/uhid_device.h"
-#include "transports/usbip_server.h"
 #include "vauth/crypto/x509.h"
 #include "vauth/daemon/control_routes.h"
 #include "vauth/daemon/control_server.h"
+#include "vauth/daemon/backends.h"
+#include "vauth/daemon/device_manager.h"
+#include "vauth/daemon/doctor.h"
 #include "vauth/daemon/event_bus.h"
 #include "vauth/daemon/log.h"
 #include "vauth/daemon/protocol_trace.h"
@@ -34,19 +34,6 @@ void log(const std::string& line) {
   log_message(LogLevel::Info, line);
 }
 
-// Machine-readable readiness, one line per device on stdout (CI scripts wait for it).
-void ready(size_t index, const std::string& where) {
-  std::cout << "vauthd: ready: device " << index << " " << where << std::endl;
-}
-
-// Marks the device plugged in, tells the event stream, and prints the readiness line.
-void plugged(VirtualDevice& d, EventBus& events, DeviceLocation where, const std::string& line) {
-  where.ready = true;
-  d.set_location(where);
-  events.publish("device.ready", {{"device", d.index()}, {"transport", where.transport}, {"where", where.where}});
-  ready(d.index(), line);
-}
-
 PresenceSettings presence_settings(const DaemonOptions& o) {
   PresenceSettings p;
   p.mode = o.presence == PresenceMode::Deny     ? ctap::ControlledPresence::Mode::Deny
@@ -57,10 +44,64 @@ PresenceSettings presence_settings(const DaemonOptions& o) {
   return p;
 }
 
-std::vector<std::unique_ptr<VirtualDevice>> make_devices(boost::asio::io_context& io, const Clock& clock,
-                                                         const DaemonOptions& o, EventBus& events,
-                                                         ProtocolTrace* trace) {
-  std::vector<std::unique_ptr<VirtualDevice>> devices;
+UvSettings uv_settings(const DaemonOptions& o) {
+  UvSettings u;
+  u.mode = o.uv == UvMode::Fail     ? ctap::ControlledUserVerifier::Mode::NoMatch
+           : o.uv == UvMode::Manual ? ctap::ControlledUserVerifier::Mode::Wait
+                                    : ctap::ControlledUserVerifier::Mode::Match;
+  u.timeout = Duration(o.uv_timeout_ms);
+  return u;
+}
+
+// What keys added at run time (POST /v1/devices) start from: the top-level settings.
+DeviceDefaults device_defaults(const DaemonOptions& o, ProtocolTrace* trace) {
+  DeviceDefaults d;
+  d.base.trace = trace;
+  d.base.profile = o.profile;
+  d.base.hid = o.hid;
+  d.base.presence = presence_settings(o);
+  d.base.preset_pin = o.pin;
+  d.base.uv = uv_settings(o);
+  d.base.faults = o.faults;
+  d.base.store.kind = o.store == StoreKind::Batched     ? StoreSettings::Kind::Batched
+                      : o.store == StoreKind::Ephemeral ? StoreSettings::Kind::Ephemeral
+                                                        : StoreSettings::Kind::Durable;
+  if (o.passphrase_file) d.base.store.passphrase = store::passphrase_from_file(*o.passphrase_file);
+  if (o.passphrase_env) d.base.store.passphrase = store::passphrase_from_env(*o.passphrase_env);
+  d.seed = o.seed;
+  d.state_dir = o.state_dir;
+  d.suffix_serials = o.devices > 1;
+  return d;
+}
+
+// The backend --transport names. auto is uhid here; plug_devices() falls back.
+std::unique_ptr<Backend> make_backend(boost::asio::io_context& io, const DaemonOptions& o) {
+  switch (o.transport) {
+    case TransportKind::Usbip: return make_usbip_backend(io, o.usbip);
+    case TransportKind::Udp: return make_udp_backend(io, o.udp);
+    case TransportKind::Seqpacket: return make_seqpacket_backend(io, o.seqpacket_dir);
+    case TransportKind::Auto:
+    case TransportKind::Uhid: return make_uhid_backend(io, o.uhid_path);
+  }
+  throw std::logic_error("unknown transport");
+}
+
+// Plugs the configured devices in; with --transport auto, a machine without a
+// usable /dev/uhid gets USB/IP instead.
+void plug_devices(boost::asio::io_context& io, DeviceManager& devices, const DaemonOptions& o) {
+  devices.set_backend(make_backend(io, o));
+  try {
+    devices.plug_all();
+  } catch (const BackendUnavailable& e) {
+    if (o.transport != TransportKind::Auto) throw;
+    log(std::string("UHID is not available (") + e.what() + "); serving over USB/IP instead");
+    devices.set_backend(make_usbip_backend(io, o.usbip));
+    devices.plug_all();
+  }
+}
+
+// The configured keys, each with its own settings ([[device]] table over the top level).
+void create_devices(DeviceManager& devices, const DaemonOptions& o, EventBus& events, ProtocolTrace* trace) {
   for (size_t i = 0; i < o.devices; ++i) {
     const DaemonOptions& d = o.device(i);  // this key's settings ([[device]] table over the top level)
     DeviceSettings s;
@@ -72,15 +113,17 @@ std::vector<std::unique_ptr<VirtualDevice>> make_devices(boost::asio::io_context
     s.seed = d.seed;
     s.presence = presence_settings(d);
     s.preset_pin = d.pin;
+    s.uv = uv_settings(d);
+    s.preset_fingerprints = d.fingerprints;
+    s.faults = d.faults;
     s.store.kind = o.store == StoreKind::Batched     ? StoreSettings::Kind::Batched
                    : o.store == StoreKind::Ephemeral ? StoreSettings::Kind::Ephemeral
                                                      : StoreSettings::Kind::Durable;
     s.store.dir = std::filesystem::path(o.state_dir) / ("device-" + std::to_string(i + 1));
     if (o.passphrase_file) s.store.passphrase = store::passphrase_from_file(*o.passphrase_file);
     if (o.passphrase_env) s.store.passphrase = store::passphrase_from_env(*o.passphrase_env);
-    devices.push_back(std::make_unique<VirtualDevice>(io, clock, std::move(s)));
+    devices.create(std::move(s));
   }
-  return devices;
 }
 
 void export_ca(VirtualDevice& device, const std::string& path) {
@@ -125,6 +168,7 @@ std::unique_ptr<ControlServer> start_control(boost::asio::io_context& io, Contro
 }  // namespace
 
 int main(int argc, char** argv) {
+  if (argc >= 2 && std::string(argv[1]) == "doctor") return doctor_main(argc - 1, argv + 1);
   ParseResult parsed = parse_options(argc, argv);
   if (!parsed.options) {
     (parsed.exit_code == 0 ? std::cout : std::cerr) << parsed.message << std::endl;
@@ -141,67 +185,19 @@ int main(int argc, char** argv) {
     EventBus events;
     boost::asio::io_context io;
     SteadyClock clock;
-    auto devices = make_devices(io, clock, o, events, trace.get());
-    if (o.export_attestation_ca) export_ca(*devices.front(), *o.export_attestation_ca);
+    DeviceManager devices(io, clock, events, device_defaults(o, trace.get()));
+    create_devices(devices, o, events, trace.get());
+    if (o.export_attestation_ca) export_ca(*devices.devices().front(), *o.export_attestation_ca);
 
     // The control API answers before the devices are plugged in, so `vauthctl wait` can watch them come up.
-    ControlRoutes routes(devices, events);
+    ControlRoutes routes(devices.devices(), events, &devices);
     auto control = start_control(io, routes, events, o.control);
-
-    std::vector<std::unique_ptr<transport::UhidDevice>> uhid;
-    std::unique_ptr<transport::UsbipServer> usbip;
-    bool use_usbip = o.transport == TransportKind::Usbip;
-    // --transport seqpacket: one Unix socket per key (for `vauth run`, docs/kernel-free.md).
-    std::vector<std::unique_ptr<transport::SeqpacketEndpoint>> seqpacket;
-    if (o.transport == TransportKind::Seqpacket) {
-      for (auto& d : devices) {
-        const std::string path = o.seqpacket_dir + "/device-" + std::to_string(d->index()) + ".sock";
-        seqpacket.push_back(std::make_unique<transport::SeqpacketEndpoint>(io, *d, path));
-        seqpacket.back()->start();
-        plugged(*d, events, DeviceLocation{"seqpacket", path, path, true},
-                "\"" + d->info().name + "\" serial " + d->info().serial + " on seqpacket " + path);
-      }
-    }
-    if (o.transport != TransportKind::Usbip && o.transport != TransportKind::Seqpacket) {
-      try {
-        for (auto& d : devices) {
-          uhid.push_back(std::make_unique<transport::UhidDevice>(io, *d, o.uhid_path));
-          uhid.back()->start();
-        }
-        for (auto& d : devices) {
-          plugged(*d, events, DeviceLocation{"uhid", "uhid", o.uhid_path, true},
-                  "\"" + d->info().name + "\" serial " + d->info().serial +
-                      " on uhid (a /dev/hidraw node; `fido2-token -L` lists it)");
-        }
-      } catch (const transport::UhidError& e) {
-        uhid.clear();
-        if (o.transport == TransportKind::Uhid) throw;
-        log(std::string("UHID is not available (") + e.what() + "); serving over USB/IP instead");
-        use_usbip = true;
-      }
-    }
-    if (use_usbip) {
-      if (!is_loopback_address(o.usbip.address)) {
-        log("WARNING: USB/IP has no authentication. Anyone who can reach " + o.usbip.address + ":" +
-            std::to_string(o.usbip.port) + " can attach these keys and use them.");
-      }
-      usbip = std::make_unique<transport::UsbipServer>(io, o.usbip);
-      for (auto& d : devices) usbip->export_device(*d);
-      usbip->start();
-      for (size_t i = 0; i < devices.size(); ++i) {
-        const std::string addr = o.usbip.address + ":" + std::to_string(usbip->port());
-        plugged(*devices[i], events, DeviceLocation{"usbip", usbip->busid(i), addr, true},
-                "\"" + devices[i]->info().name + "\" on usbip " + addr + " busid " + usbip->busid(i) +
-                    " (attach with: usbip attach -r " + o.usbip.address + " -b " + usbip->busid(i) + ")");
-      }
-    }
+    plug_devices(io, devices, o);
 
     boost::asio::signal_set signals(io, SIGINT, SIGTERM);
     signals.async_wait([&](const boost::system::error_code&, int signal) {
       log(std::string("stopping on ") + (signal == SIGINT ? "SIGINT" : "SIGTERM"));
-      for (auto& u : uhid) u->stop();
-      for (auto& s : seqpacket) s->stop();
-      for (auto& d : devices) events.publish("device.unplugged", {{"device", d->index()}});
+      devices.unplug_all();
       io.stop();
     });
     io.run();

@@ -1,6 +1,7 @@
 #include "vauth/daemon/options.h"
 
 #include <boost/program_options.hpp>
+#include <charconv>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -9,6 +10,8 @@
 
 #include "vauth/base/bytes.h"
 #include "vauth/daemon/option_sources.h"
+#include "vauth/ctap/quirks.h"
+#include "vauth/faults/fault_parse.h"
 
 namespace po = boost::program_options;
 
@@ -18,6 +21,7 @@ namespace {
 constexpr const char* kUsage = R"(vauthd — a virtual FIDO2 security key (CTAP 2.0 + U2F) for Linux.
 
 Usage: vauthd [options]
+       vauthd doctor [--user USER]   check /dev/uhid, hidraw permissions, vhci-hcd, usbip
 
 Without options vauthd creates one key and plugs it in through UHID when
 /dev/uhid is usable, otherwise it serves it over USB/IP on 127.0.0.1:3240.
@@ -83,6 +87,15 @@ std::optional<std::string> read_token(const std::string& path) {
   return token.substr(first, last - first + 1);
 }
 
+// "off" (zero: any time) or whole seconds; a window of 0 s would forbid every reset.
+std::optional<Duration> parse_reset_window(const std::string& s) {
+  if (s == "off") return Duration(0);
+  unsigned long seconds = 0;
+  const auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), seconds);
+  if (ec != std::errc() || end != s.data() + s.size() || seconds < 1 || seconds > 3600) return std::nullopt;
+  return std::chrono::duration_cast<Duration>(std::chrono::seconds(seconds));
+}
+
 ParseResult fail(const std::string& message) { return ParseResult{std::nullopt, 2, "vauthd: " + message}; }
 
 }  // namespace
@@ -113,21 +126,28 @@ namespace {
 // `sources` adds (config file, [[device]] table, persona). parse_options runs
 // it for the top level and once per [[device]] table.
 ParseResult resolve(int argc, const char* const argv[], OptionSources& sources) {
-  std::string transport = "auto", listen = "127.0.0.1:3240", attestation = "batch", presence = "auto",
+  std::string transport = "auto", listen = "127.0.0.1:3240", udp_listen = "127.0.0.1:8111",
+              udp_peer = "127.0.0.1:7112", attestation = "batch", presence = "auto", uv = "none",
               algorithms = "es256,eddsa,es384,rs256", aaguid, vid, pid;
   DaemonOptions o;
   uint64_t seed = 0;
-  std::string pin, export_ca, control_socket, control_listen, token_file;
+  std::string pin, export_ca, control_socket, control_listen, token_file, reset_window = "10";
 
   po::options_description general("General");
   general.add_options()
       ("help,h", "show this help and exit")
-      ("transport,t", po::value(&transport)->value_name("auto|uhid|usbip|seqpacket"),
-       "how the key reaches the kernel (default: auto = uhid if /dev/uhid is usable, else usbip); "
-       "seqpacket: a Unix socket per key, one report per packet, for `vauth run` and other local bridges")
+      ("transport,t", po::value(&transport)->value_name("auto|uhid|usbip|udp|seqpacket"),
+       "how the key reaches the host (default: auto = uhid if /dev/uhid is usable, else usbip); udp: "
+       "the SoloKeys/CanoKey simulator convention, no kernel; seqpacket: a Unix socket per key, one "
+       "report per packet, for `vauth run` and other local bridges")
       ("usbip-listen", po::value(&listen)->value_name("ADDR:PORT"),
        "USB/IP listen address (default 127.0.0.1:3240; port 0 picks a free port). USB/IP has no "
        "authentication: keep it on loopback")
+      ("udp-listen", po::value(&udp_listen)->value_name("ADDR:PORT"),
+       "--transport udp: where device 1 takes its reports (default 127.0.0.1:8111; device i: PORT+i-1; "
+       "port 0 picks free ports)")
+      ("udp-peer", po::value(&udp_peer)->value_name("ADDR:PORT"),
+       "--transport udp: where device 1 sends its reports (default 127.0.0.1:7112; device i: PORT+i-1)")
       ("seqpacket-dir", po::value(&o.seqpacket_dir)->value_name("DIR"),
        "where --transport seqpacket creates device-<n>.sock (0600, in a 0700 directory; default "
        "$XDG_RUNTIME_DIR/vauth)")
@@ -155,6 +175,9 @@ ParseResult resolve(int argc, const char* const argv[], OptionSources& sources) 
       ("algorithms", po::value(&algorithms)->value_name("LIST"), "credential algorithms in order of preference: es256, eddsa, es384, rs256 (default all four)")
       ("aaguid", po::value(&aaguid)->value_name("UUID"), "the AAGUID to report (default: vauth's)")
       ("no-u2f", "a CTAP2-only key: no CTAP1/U2F")
+      ("reset-window", po::value(&reset_window)->value_name("SECONDS|off"),
+       "authenticatorReset is allowed only this long after power-up, as on real keys (default 10); "
+       "off allows it at any time")
       ("pin", po::value(&pin)->value_name("PIN"), "start with this PIN set (default: no PIN)")
       ("presence", po::value(&presence)->value_name("auto|deny|manual"),
        "user presence: approve every request, deny every request, or wait for the control API "
@@ -162,6 +185,14 @@ ParseResult resolve(int argc, const char* const argv[], OptionSources& sources) 
       ("presence-delay", po::value(&o.presence_delay_ms)->value_name("MS"), "auto/deny: answer presence requests after MS milliseconds")
       ("presence-timeout", po::value(&o.presence_timeout_ms)->value_name("MS"),
        "manual: give up after MS milliseconds with CTAP2_ERR_USER_ACTION_TIMEOUT (default 30000; 0 waits forever)")
+      ("uv", po::value(&uv)->value_name("auto|fail|manual|none"),
+       "built-in user verification (a simulated fingerprint sensor): every reading matches, none does, "
+       "or each waits for the control API (vauthctl uv match/nomatch); none: no sensor (default none, like most "
+       "security keys; --fingerprints alone means auto)")
+      ("uv-timeout", po::value(&o.uv_timeout_ms)->value_name("MS"),
+       "manual: a reading gives up after MS milliseconds (default 30000; 0 waits forever)")
+      ("fingerprints", po::value(&o.fingerprints)->value_name("N"),
+       "start with N enrolled fingers when the key has none, so built-in UV is configured (default 0)")
       ("name", po::value(&o.hid.name)->value_name("TEXT"), "HID device / USB product name")
       ("serial", po::value(&o.hid.serial)->value_name("TEXT"), "HID / USB serial number")
       ("vid", po::value(&vid)->value_name("HEX"), "USB vendor ID (default 1209)")
@@ -183,6 +214,13 @@ ParseResult resolve(int argc, const char* const argv[], OptionSources& sources) 
        "write every CTAPHID packet and every decoded CTAP request/response to FILE as JSON lines")
       ("pcap", po::value(&pcap_file)->value_name("FILE"),
        "write the USB traffic to FILE as pcapng (Linux usbmon link type; Wireshark dissects it)");
+  std::vector<std::string> fault_rules, quirks;
+  po::options_description misbehave("Faults and quirks (docs/faults.md)");
+  misbehave.add_options()
+      ("fault", po::value(&fault_rules)->value_name("RULE")->composing(),
+       "inject a fault, e.g. ctap:makeCredential:status=KEY_STORE_FULL,times=1 (repeatable; every device)")
+      ("quirk", po::value(&quirks)->value_name("NAME[=VALUE]")->composing(),
+       "behave like a quirky real key, e.g. reject-large-lists or truncate-user-name=64 (repeatable)");
   po::options_description control("Control API (docs/control-api.md)");
   control.add_options()
       ("control-socket", po::value(&control_socket)->value_name("PATH"),
@@ -196,7 +234,7 @@ ParseResult resolve(int argc, const char* const argv[], OptionSources& sources) 
        "the bearer token TCP clients must send (Authorization: Bearer TOKEN)")
       ("control-allow-remote", "let --control-listen bind a non-loopback address");
   po::options_description all;
-  all.add(general).add(state).add(key).add(control).add(output);
+  all.add(general).add(state).add(key).add(misbehave).add(control).add(output);
 
   po::variables_map vm;
   try {
@@ -224,10 +262,17 @@ ParseResult resolve(int argc, const char* const argv[], OptionSources& sources) 
   if (transport == "auto") o.transport = TransportKind::Auto;
   else if (transport == "uhid") o.transport = TransportKind::Uhid;
   else if (transport == "usbip") o.transport = TransportKind::Usbip;
+  else if (transport == "udp") o.transport = TransportKind::Udp;
   else if (transport == "seqpacket") o.transport = TransportKind::Seqpacket;
-  else return fail("--transport must be auto, uhid, usbip or seqpacket");
+  else return fail("--transport must be auto, uhid, usbip, udp or seqpacket");
   if (o.seqpacket_dir.empty()) return fail("--seqpacket-dir wants a directory");
   if (!parse_listen(listen, o.usbip)) return fail("--usbip-listen wants ADDR:PORT, e.g. 127.0.0.1:3240");
+  transport::UsbipOptions udp_in, udp_out;
+  if (!parse_listen(udp_listen, udp_in)) return fail("--udp-listen wants ADDR:PORT, e.g. 127.0.0.1:8111");
+  if (!parse_listen(udp_peer, udp_out) || udp_out.port == 0) {
+    return fail("--udp-peer wants ADDR:PORT with a port, e.g. 127.0.0.1:7112");
+  }
+  o.udp = transport::UdpOptions{udp_in.address, udp_in.port, udp_out.address, udp_out.port};
   if (o.devices < 1 || o.devices > 16) return fail("--devices must be between 1 and 16");
   if (vm.count("seed")) o.seed = seed;
   if (store_kind == "durable") o.store = StoreKind::Durable;
@@ -249,12 +294,27 @@ ParseResult resolve(int argc, const char* const argv[], OptionSources& sources) 
     o.profile.aaguid = *a;
   }
   o.profile.u2f = !vm.count("no-u2f");
+  auto window = parse_reset_window(reset_window);
+  if (!window) return fail("--reset-window wants whole seconds from 1 to 3600, or off");
+  o.profile.reset_window = *window;
   if (!o.profile.u2f && !o.profile.ctap2) return fail("--no-u2f leaves a U2F-only persona (" + o.persona + ") no protocol at all");
   if (vm.count("pin")) o.pin = pin;
   if (presence == "auto") o.presence = PresenceMode::Auto;
   else if (presence == "deny") o.presence = PresenceMode::Deny;
   else if (presence == "manual") o.presence = PresenceMode::Manual;
   else return fail("--presence must be auto, deny or manual");
+  // A key with enrolled fingers needs a sensor: --fingerprints alone asks for one.
+  if (vm.count("fingerprints") && !vm.count("uv") && o.fingerprints > 0) uv = "auto";
+  if (uv == "auto") o.uv = UvMode::Auto;
+  else if (uv == "fail") o.uv = UvMode::Fail;
+  else if (uv == "manual") o.uv = UvMode::Manual;
+  else if (uv == "none") o.uv = UvMode::None;
+  else return fail("--uv must be auto, fail, manual or none");
+  o.profile.built_in_uv = o.uv != UvMode::None;
+  if (o.fingerprints > o.profile.max_fingerprints) {
+    return fail("--fingerprints must be at most " + std::to_string(o.profile.max_fingerprints));
+  }
+  if (o.fingerprints > 0 && o.uv == UvMode::None) return fail("--fingerprints needs a sensor (not --uv none)");
   if (vm.count("no-control")) {
     if (vm.count("control-socket") || vm.count("control-listen")) return fail("--no-control excludes the other --control-* options");
   } else {
@@ -287,6 +347,14 @@ ParseResult resolve(int argc, const char* const argv[], OptionSources& sources) 
     *field = get_u16_be(b->data());
   }
   if (vm.count("export-attestation-ca")) o.export_attestation_ca = export_ca;
+  for (const std::string& text : fault_rules) {
+    auto rule = faults::parse_rule(text);
+    if (!rule) return fail("--fault " + text + ": " + rule.error());
+    o.faults.push_back(std::move(*rule));
+  }
+  for (const std::string& text : quirks) {
+    if (auto err = ctap::apply_quirk(o.profile, text)) return fail("--quirk: " + *err);
+  }
   return ParseResult{o, 0, ""};
 }
 

@@ -8,12 +8,14 @@
 #include <vector>
 
 #include "transports/hid_endpoint.h"
+#include "transports/udp_endpoint.h"
 #include "transports/usbip_server.h"
 #include "vauth/ctap/profile.h"
+#include "vauth/faults/fault_plan.h"
 
 namespace vauth::daemon {
 
-enum class TransportKind { Auto, Uhid, Usbip, Seqpacket };
+enum class TransportKind { Auto, Uhid, Usbip, Udp, Seqpacket };
 enum class PresenceMode { Auto, Deny, Manual };
 
 // The control API's listeners (docs/control-api.md).
@@ -38,10 +40,12 @@ std::string default_seqpacket_dir();
 std::string default_state_dir();
 
 enum class StoreKind { Durable, Batched, Ephemeral };
+enum class UvMode { Auto, Fail, Manual, None };
 
 struct DaemonOptions {
   TransportKind transport = TransportKind::Auto;
   transport::UsbipOptions usbip;
+  transport::UdpOptions udp;  // --transport udp: device i uses both ports + i - 1
   size_t devices = 1;
   std::optional<uint64_t> seed;
   ctap::Profile profile;
@@ -49,8 +53,14 @@ struct DaemonOptions {
   PresenceMode presence = PresenceMode::Auto;
   uint32_t presence_delay_ms = 0;
   uint32_t presence_timeout_ms = 30'000;  // manual mode: then CTAP2_ERR_USER_ACTION_TIMEOUT (0: forever)
+  // The simulated fingerprint sensor: match, fail, or wait for the control API;
+  // UvMode::None means no built-in UV at all (profile.built_in_uv = false).
+  UvMode uv = UvMode::Auto;
+  uint32_t uv_timeout_ms = 30'000;
+  size_t fingerprints = 0;  // enrolled at start when the key has none
   ControlOptions control;
   std::optional<std::string> pin;
+  std::vector<faults::Rule> faults;  // --fault, for every device (docs/faults.md)
   StoreKind store = StoreKind::Durable;
   std::string state_dir = default_state_dir();
   std::optional<std::string> passphrase_file, passphrase_env;

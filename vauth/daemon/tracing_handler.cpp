@@ -5,6 +5,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "vauth/ctap/command_names.h"
 #include "vauth/ctap/status.h"
 #include "vauth/daemon/protocol_trace.h"
 
@@ -19,35 +20,9 @@ std::string hex_byte(unsigned v, int digits = 2) {
 
 }  // namespace
 
-std::string ctap2_command_name(uint8_t command) {
-  namespace c = ctap::command;
-  switch (command) {
-    case c::kMakeCredential: return "makeCredential";
-    case c::kGetAssertion: return "getAssertion";
-    case c::kGetInfo: return "getInfo";
-    case c::kClientPin: return "clientPIN";
-    case c::kReset: return "reset";
-    case c::kGetNextAssertion: return "getNextAssertion";
-    case c::kBioEnrollment: return "bioEnrollment";
-    case c::kCredentialManagement: return "credentialManagement";
-    case c::kSelection: return "selection";
-    case c::kLargeBlobs: return "largeBlobs";
-    case c::kConfig: return "config";
-    case 0x40: return "bioEnrollmentPreview";
-    case c::kCredentialManagementPreview: return "credentialManagementPreview";
-  }
-  return hex_byte(command);
-}
+std::string ctap2_command_name(uint8_t command) { return ctap::command_name(command); }
 
-std::string u2f_instruction_name(ByteView apdu) {
-  if (apdu.size() < 2) return "u2f (short APDU)";
-  switch (apdu[1]) {
-    case 0x01: return "u2fRegister";
-    case 0x02: return "u2fAuthenticate";
-    case 0x03: return "u2fVersion";
-  }
-  return "u2f " + hex_byte(apdu[1]);
-}
+std::string u2f_instruction_name(ByteView apdu) { return ctap::u2f_instruction_name(apdu); }
 
 std::string u2f_status_name(uint16_t sw) {
   switch (sw) {

@@ -36,6 +36,16 @@ void preset_pin(store::Store& store, const DeviceSettings& s) {
   store.commit(store::Mutation{store::change::SetPin{ctap::pin_hash(*s.preset_pin), s.profile.max_pin_retries}});
 }
 
+// Preset fingers, like a preset PIN, go only into a key that has none enrolled.
+void preset_fingerprints(store::Store& store, crypto::Rng& rng, const DeviceSettings& s) {
+  if (s.preset_fingerprints == 0 || !s.profile.built_in_uv || !store.state().enrollments.empty()) return;
+  std::vector<store::Mutation> changes;
+  for (size_t i = 0; i < s.preset_fingerprints; ++i) {
+    changes.push_back(store::Mutation{store::change::PutEnrollment{{rng.bytes(2), "finger " + std::to_string(i + 1)}}});
+  }
+  store.commit(changes);
+}
+
 }  // namespace
 
 VirtualDevice::VirtualDevice(boost::asio::io_context& io, const Clock& clock, DeviceSettings settings)
@@ -44,30 +54,61 @@ VirtualDevice::VirtualDevice(boost::asio::io_context& io, const Clock& clock, De
       trace_(settings.trace),
       hid_(settings.hid),
       timers_(clock),
+      plan_(clock),
       pump_(io, timers_),
       rng_(make_rng(settings.seed)),
       store_(open_store(settings.store)),
       presence_(timers_),
-      presence_tracer_(presence_, timers_, events_, index_) {
+      presence_tracer_(presence_, timers_, events_, index_),
+      uv_(timers_),
+      fault_store_(*store_, plan_),
+      fault_presence_(presence_tracer_, plan_, timers_) {
   journal_ = dynamic_cast<store::JournalStore*>(store_.get());
   preset_pin(*store_, settings);
+  preset_fingerprints(*store_, *rng_, settings);
   set_presence(settings.presence);
-  authenticator_ = std::make_unique<ctap::Authenticator>(
-      ctap::Environment{*store_, *rng_, timers_, presence_tracer_, std::move(settings.profile)});
+  set_uv(settings.uv);
+  for (auto& rule : settings.faults) plan_.add(std::move(rule));
+  plan_.set_listener([this](const faults::FaultPlan::Entry& e, faults::Layer layer, std::string_view command) {
+    if (!events_) return;
+    events_->publish("fault.fired", {{"device", index_}, {"id", e.id}, {"where", faults::to_string(layer)},
+                                     {"action", faults::to_string(e.rule.action)}, {"command", std::string(command)},
+                                     {"fired", e.fired}, {"rule", e.rule.text()}});
+  });
+  // Requests: engine → TracingHandler → DeviceFaults → FaultHandler → Authenticator,
+  // which asks FaultPresence → PresenceTracer and commits through FaultStore.
+  ctap::Environment env{fault_store_, *rng_, timers_, fault_presence_, std::move(settings.profile), &uv_};
+  env.auth_data_faults = &auth_data_faults_;
+  authenticator_ = std::make_unique<ctap::Authenticator>(std::move(env));
   if (settings.store.kind == StoreSettings::Kind::Batched) schedule_sync();
-  tracer_ = std::make_unique<TracingHandler>(*authenticator_, events_, index_, clock, trace_);
-  engine_ = std::make_unique<transport::CtaphidEngine>(*tracer_, timers_, [this](const transport::Report& r) {
+  fault_handler_ = std::make_unique<ctap::FaultHandler>(*authenticator_, plan_, timers_, auth_data_faults_);
+  device_faults_ = std::make_unique<DeviceFaults>(*fault_handler_, plan_, timers_,
+                                                  [this](faults::Action a, Duration d) {
+                                                    if (a == faults::Action::Unplug) return unplug_for(d);
+                                                    power_cycle();  // power-cycle, and reboot mid-transaction
+                                                  });
+  tracer_ = std::make_unique<TracingHandler>(*device_faults_, events_, index_, clock, trace_);
+  // Reports: engine → CtaphidFaultFilter → the trace (what the host really gets) → the backend's sink.
+  fault_filter_ = std::make_unique<transport::CtaphidFaultFilter>(plan_, timers_, [this](const transport::Report& r) {
     if (!sink_) return;
     if (trace_) trace_->packet(index_, false, r);
     sink_(r);
+  });
+  engine_ = std::make_unique<transport::CtaphidEngine>(*tracer_, timers_, [this](const transport::Report& r) {
+    fault_filter_->send(r);
   });
   if (trace_) trace_->device_added(index_, hid_);
 }
 
 VirtualDevice::~VirtualDevice() {
-  engine_.reset();  // before the authenticator it talks to
+  engine_.reset();  // before the handlers it talks to
+  fault_filter_.reset();
+  tracer_.reset();
+  device_faults_.reset();
+  fault_handler_.reset();
   authenticator_.reset();
   if (sync_timer_) timers_.cancel(*sync_timer_);
+  if (replug_timer_) timers_.cancel(*replug_timer_);
 }
 
 // Batched durability: the journal syncs on commit when enough is waiting; this
@@ -80,12 +121,17 @@ void VirtualDevice::schedule_sync() {
 }
 
 void VirtualDevice::on_output_report(ByteView report) {
+  if (unplugged_) return;  // nobody there to hear it
   if (trace_) trace_->packet(index_, true, report);
   engine_->on_report(report);
   pump_.kick();  // the engine may have scheduled keepalives or timeouts
 }
 
 void VirtualDevice::set_input_sink(InputSink sink) {
+  if (unplugged_) {
+    unplugged_sink_ = std::move(sink);  // the backend's change applies when the key is back
+    return;
+  }
   const bool was_attached = static_cast<bool>(sink_);
   sink_ = std::move(sink);
   if (events_ && was_attached != static_cast<bool>(sink_)) {
@@ -106,10 +152,37 @@ void VirtualDevice::set_presence(const PresenceSettings& s) {
   presence_.set_timeout(s.timeout);
 }
 
+void VirtualDevice::set_uv(const UvSettings& s) {
+  uv_settings_ = s;
+  uv_.set_mode(s.mode);
+  uv_.set_timeout(s.timeout);
+}
+
 void VirtualDevice::power_cycle() {
   engine_->reset();
+  fault_filter_->reset();
   authenticator_->power_cycle();
   if (events_) events_->publish("device.power-cycle", {{"device", index_}});
+  pump_.kick();
+}
+
+void VirtualDevice::unplug_for(Duration how_long) {
+  if (unplugged_) return;
+  InputSink sink = sink_;
+  set_input_sink(nullptr);
+  unplugged_ = true;
+  unplugged_sink_ = std::move(sink);
+  engine_->reset();
+  fault_filter_->reset();
+  authenticator_->power_cycle();
+  if (events_) events_->publish("fault.unplugged", {{"device", index_}, {"ms", how_long.count()}});
+  replug_timer_ = timers_.call_after(how_long, [this] {
+    replug_timer_.reset();
+    unplugged_ = false;
+    set_input_sink(std::move(unplugged_sink_));
+    unplugged_sink_ = nullptr;
+    if (events_) events_->publish("fault.replugged", {{"device", index_}});
+  });
   pump_.kick();
 }
 

@@ -10,13 +10,19 @@
 #include <memory>
 #include <string>
 
+#include "store/fault_store.h"
 #include "store/journal_store.h"
 #include "store/store.h"
 #include "transports/ctaphid.h"
+#include "transports/ctaphid_faults.h"
 #include "transports/hid_endpoint.h"
 #include "transports/timer_pump.h"
 #include "vauth/crypto/rng.h"
 #include "vauth/ctap/authenticator.h"
+#include "vauth/ctap/user_verifier.h"
+#include "vauth/ctap/fault_handler.h"
+#include "vauth/ctap/fault_presence.h"
+#include "vauth/daemon/device_faults.h"
 #include "vauth/daemon/event_bus.h"
 #include "vauth/daemon/presence_tracer.h"
 #include "vauth/daemon/protocol_trace.h"
@@ -29,6 +35,13 @@ namespace vauth::daemon {
 struct PresenceSettings {
   ctap::ControlledPresence::Mode mode = ctap::ControlledPresence::Mode::Approve;
   Duration delay{0};
+  Duration timeout{30'000};
+};
+
+// The simulated fingerprint sensor: its mode and, in manual mode, how long a
+// reading waits for the control API (0 = forever).
+struct UvSettings {
+  ctap::ControlledUserVerifier::Mode mode = ctap::ControlledUserVerifier::Mode::Match;
   Duration timeout{30'000};
 };
 
@@ -47,6 +60,9 @@ struct DeviceSettings {
   StoreSettings store;
   PresenceSettings presence;
   std::optional<std::string> preset_pin;
+  UvSettings uv;
+  size_t preset_fingerprints = 0;        // enrolled at start when the state has none
+  std::vector<faults::Rule> faults;      // the fault plan to start with (--fault)
   EventBus* events = nullptr;            // where requests and prompts are reported (optional)
   ProtocolTrace* trace = nullptr;        // --trace/--pcap: every report and message (optional)
 };
@@ -79,11 +95,22 @@ class VirtualDevice final : public transport::HidEndpoint {
   const PresenceTracer& presence() const { return presence_tracer_; }
   const PresenceSettings& presence_settings() const { return presence_settings_; }
   void set_presence(const PresenceSettings& s);
+  ctap::ControlledUserVerifier& user_verifier() { return uv_; }
+  const ctap::ControlledUserVerifier& user_verifier() const { return uv_; }
+  const UvSettings& uv_settings() const { return uv_settings_; }
+  void set_uv(const UvSettings& s);
   TimePoint now() const { return timers_.now(); }
 
   // Unplug and re-plug without the host noticing a new device: transactions
   // aborted, channels forgotten, volatile authenticator state (PIN token, ...) new.
   void power_cycle();
+  // The device vanishes for `how_long`: no reports either way, transactions
+  // aborted, then it is back (a "soft" unplug: the backend keeps its device node).
+  void unplug_for(Duration how_long);
+
+  // The device's fault plan (docs/faults.md): every layer's hook asks it.
+  faults::FaultPlan& faults() { return plan_; }
+  const faults::FaultPlan& faults() const { return plan_; }
   // Call after changing anything from outside a report (the control API):
   // runs due timers and re-arms the loop's timer.
   void kick() { pump_.kick(); }
@@ -100,6 +127,7 @@ class VirtualDevice final : public transport::HidEndpoint {
   ProtocolTrace* trace_;  // null unless --trace/--pcap: then every report is written
   transport::HidDeviceInfo hid_;
   TimerQueue timers_;
+  faults::FaultPlan plan_;  // before every layer that holds a reference to it
   transport::TimerPump pump_;
   std::unique_ptr<crypto::Rng> rng_;
   std::unique_ptr<store::Store> store_;
@@ -108,10 +136,23 @@ class VirtualDevice final : public transport::HidEndpoint {
   ctap::ControlledPresence presence_;
   PresenceTracer presence_tracer_;
   PresenceSettings presence_settings_;
+  ctap::ControlledUserVerifier uv_;
+  UvSettings uv_settings_;
+  // The fault layers around the authenticator (each a pass-through without rules).
+  store::FaultStore fault_store_;
+  ctap::FaultPresence fault_presence_;
+  ctap::AuthDataFaults auth_data_faults_;
   std::unique_ptr<ctap::Authenticator> authenticator_;
+  std::unique_ptr<ctap::FaultHandler> fault_handler_;
+  std::unique_ptr<DeviceFaults> device_faults_;
   std::unique_ptr<TracingHandler> tracer_;
+  std::unique_ptr<transport::CtaphidFaultFilter> fault_filter_;
   std::unique_ptr<transport::CtaphidEngine> engine_;
   InputSink sink_;
+  // While unplugged: the sink to restore, and the timer that plugs back in.
+  bool unplugged_ = false;
+  InputSink unplugged_sink_;
+  std::optional<TimerQueue::TimerId> replug_timer_;
   DeviceLocation location_;
 };
 
