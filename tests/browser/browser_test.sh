@@ -11,7 +11,7 @@
 # Screenshots go to $BROWSER_ARTIFACTS (default: ./browser-artifacts).
 # The key gets a private control socket (VAUTH_CONTROL_SOCKET for the flow, which
 # runs $VAUTHCTL, default vauthctl on PATH). Scenarios that need Chromium's own
-# dialogs run headed under Xvfb (xvfb-run), answered with xdotool.
+# dialogs run headed under a private Xvfb, answered with xdotool.
 # Exit status: 0 all steps as expected, 1 a step failed or a tool is missing.
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -20,7 +20,7 @@ mode=$1 prog=$2 scenario=$3; shift 3
 artifacts=${BROWSER_ARTIFACTS:-$PWD/browser-artifacts}
 PY=/usr/bin/python3   # Debian's python sees python3-fido2 and flask
 
-for t in node /usr/bin/chromium xvfb-run xdotool xwd xwdtopnm pnmtopng; do command -v "$t" >/dev/null || { echo "browser_test: $t missing (scripts/deps.sh installs it)" >&2; exit 1; }; done
+for t in node /usr/bin/chromium Xvfb xdotool xwd xwdtopnm pnmtopng; do command -v "$t" >/dev/null || { echo "browser_test: $t missing (scripts/deps.sh installs it)" >&2; exit 1; }; done
 [ -d "$here/node_modules/playwright-core" ] || { echo "browser_test: run npm ci in $here (scripts/deps.sh does)" >&2; exit 1; }
 
 work=$(mktemp -d /tmp/vauth-browser.XXXXXX)
@@ -43,7 +43,13 @@ export VAUTH_CONTROL_SOCKET="$work/control.sock"
 if [ "$scenario" = selenium ]; then   # the simple flow through Selenium 4 + chromedriver instead of Playwright
   flow=("$PY" "$here/selenium_flow.py" "$rp")
 else
-  flow=(xvfb-run -a -s "-screen 0 1280x900x24" node "$here/passkey_flow.mjs" --rp "$rp" --scenario "$scenario" --artifacts "$artifacts" --step-timeout "${BROWSER_STEP_TIMEOUT_MS:-60000}")
+  # Our own Xvfb, which picks a free display itself (-displayfd): `xvfb-run -a`
+  # guesses one from lock files, and parallel ctest jobs raced for the same one.
+  Xvfb -displayfd 3 -screen 0 1280x900x24 -nolisten tcp 3>"$work/display" 2>"$work/xvfb.log" &
+  pids+=($!)
+  wait_for "$work/display" "[0-9]" 30 || { cat "$work/xvfb.log"; echo "browser_test: Xvfb did not start" >&2; exit 1; }
+  export DISPLAY=":$(tr -dc 0-9 <"$work/display")"
+  flow=(node "$here/passkey_flow.mjs" --rp "$rp" --scenario "$scenario" --artifacts "$artifacts" --step-timeout "${BROWSER_STEP_TIMEOUT_MS:-60000}")
 fi
 started=$(date +%s.%N)
 case "$mode" in
