@@ -24,7 +24,9 @@ Bytes bytes_of(const T& value) {
 IoctlAnswer string_answer(const std::string& s, size_t capacity) {
   const size_t len = std::min(s.size() + 1, capacity);
   Bytes out(len, 0);
-  std::memcpy(out.data(), s.data(), std::min(s.size(), len));
+  // A zero-sized request buffer is legal (the kernel copies nothing and answers 0);
+  // then out.data() may be null, which memcpy must not see.
+  if (len != 0) std::memcpy(out.data(), s.data(), std::min(s.size(), len));
   return IoctlAnswer{static_cast<long>(len), 0, std::move(out)};
 }
 
