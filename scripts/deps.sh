@@ -11,7 +11,7 @@ packages=(
   nlohmann-json3-dev libtomlplusplus-dev doctest-dev
   libfido2-dev fido2-tools python3-fido2
   libumockdev-dev umockdev
-  chromium chromium-driver python3-selenium fonts-liberation python3-flask nodejs xvfb xdotool x11-apps netpbm   # tests/browser
+  chromium chromium-driver firefox-esr python3-selenium fonts-liberation python3-flask nodejs xvfb xdotool x11-apps netpbm   # tests/browser
   tshark python3-yaml   # tests: --pcap files read back by Wireshark's tshark; docker/compose.yaml parsed
   "$@"
 )
@@ -20,10 +20,12 @@ missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
 done
-browser_modules() {  # Playwright for tests/browser, pinned by its package-lock.json
+browser_modules() {  # Playwright and Puppeteer for tests/browser, pinned by its package-lock.json
   local dir
   dir=$(cd "$(dirname "$0")/../tests/browser" && pwd)
-  [ -d "$dir/node_modules/playwright-core" ] || (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
+  # npm ci again whenever the lock file changed since the last install.
+  cmp -s "$dir/package-lock.json" "$dir/node_modules/.vauth-lock" 2>/dev/null ||
+    (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error >/dev/null && cp package-lock.json node_modules/.vauth-lock)
 }
 
 if [ ${#missing[@]} -eq 0 ]; then browser_modules; exit 0; fi

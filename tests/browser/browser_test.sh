@@ -3,7 +3,9 @@
 # Debian's Chromium against the test relying party, with vauth as the key.
 #
 #   browser_test.sh --vauth-run VAUTH   SCENARIO [KEY OPTIONS...]
-#       SCENARIO: one of passkey_flow.mjs's, or "selenium" (selenium_flow.py)
+#       SCENARIO: one of scenarios.mjs's (Chromium through passkey_flow.mjs),
+#       "firefox-NAME" (Firefox ESR through firefox_flow.mjs, dialog-free
+#       scenarios only), or "selenium" (selenium_flow.py)
 #       the kernel-free route: `VAUTH run KEY OPTIONS -- node passkey_flow.mjs`
 #   browser_test.sh --uhid VAUTHD       SCENARIO [KEY OPTIONS...]
 #       a real kernel (the e2e VM): `VAUTHD --transport uhid KEY OPTIONS &`
@@ -21,7 +23,10 @@ artifacts=${BROWSER_ARTIFACTS:-$PWD/browser-artifacts}
 PY=/usr/bin/python3   # Debian's python sees python3-fido2 and flask
 
 for t in node /usr/bin/chromium Xvfb xdotool xwd xwdtopnm pnmtopng; do command -v "$t" >/dev/null || { echo "browser_test: $t missing (scripts/deps.sh installs it)" >&2; exit 1; }; done
-[ -d "$here/node_modules/playwright-core" ] || { echo "browser_test: run npm ci in $here (scripts/deps.sh does)" >&2; exit 1; }
+[ "${scenario#firefox-}" = "$scenario" ] || command -v firefox-esr >/dev/null || { echo "browser_test: firefox-esr missing (scripts/deps.sh installs it)" >&2; exit 1; }
+for m in playwright-core puppeteer-core; do
+  [ -d "$here/node_modules/$m" ] || { echo "browser_test: $m missing: run npm ci in $here (scripts/deps.sh does)" >&2; exit 1; }
+done
 
 work=$(mktemp -d /tmp/vauth-browser.XXXXXX)
 pids=()
@@ -42,6 +47,8 @@ export VAUTH_CONTROL_SOCKET="$work/control.sock"
 # A fixed screen size keeps Chromium's window and dialog where the flow expects them.
 if [ "$scenario" = selenium ]; then   # the simple flow through Selenium 4 + chromedriver instead of Playwright
   flow=("$PY" "$here/selenium_flow.py" "$rp")
+elif [ "${scenario#firefox-}" != "$scenario" ]; then   # headless Firefox ESR: no X display needed
+  flow=(node "$here/firefox_flow.mjs" --rp "$rp" --scenario "${scenario#firefox-}" --artifacts "$artifacts" --step-timeout "${BROWSER_STEP_TIMEOUT_MS:-60000}")
 else
   # Our own Xvfb, which picks a free display itself (-displayfd): `xvfb-run -a`
   # guesses one from lock files, and parallel ctest jobs raced for the same one.
