@@ -22,7 +22,7 @@
 #   KVM_CACHE=/var/cache/kernel-vm   where the kernel, modules, busybox, initrd are cached
 #   KVM_KERNEL_PKG=linux-image-6.1.0-NN-amd64   default: what linux-image-amd64 depends on
 #   KVM_MEM=1G   KVM_SMP=2   KVM_TIMEOUT=900 (seconds, whole VM)  KVM_CPU=max
-#   KVM_ACCEL='tcg,thread=multi'  (auto: kvm if /dev/kvm is usable)
+#   KVM_ACCEL='tcg,thread=multi'  (auto: kvm if a probe boot under /dev/kvm prints the kernel banner)
 #   KVM_RW="dir1:dir2"  read-write shares (default: $PWD unless it is /); KVM_RW=none for none
 #   KVM_ENV="VAR1 VAR2"  extra host variables to pass in (PATH HOME TERM LANG always are)
 #   KVM_VERBOSE=1   stream the kernel console to stderr as well
