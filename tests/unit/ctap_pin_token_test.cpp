@@ -12,7 +12,7 @@ using namespace std::chrono_literals;
 
 namespace {
 
-constexpr int kMc = 0x01, kGa = 0x02, kCm = 0x04, kBe = 0x08, kLbw = 0x10, kAcfg = 0x20;
+constexpr int kMc = 0x01, kGa = 0x02, kCm = 0x04, kBe = 0x08, kAcfg = 0x20;
 
 class Platform2 {
  public:
