@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -124,6 +125,22 @@ uint64_t DaemonProcess::rss_kib() const {
     if (line.rfind("VmRSS:", 0) == 0) return std::stoull(line.substr(6));
   }
   return 0;
+}
+
+DaemonProcess::Memory DaemonProcess::memory() const {
+  Memory m;
+  auto field = [](const std::string& text, const char* name) -> uint64_t {
+    const size_t at = text.find(std::string("\n") + name);
+    return at == std::string::npos ? 0 : std::stoull(text.substr(at + 1 + std::strlen(name)));
+  };
+  const std::string status = "\n" + slurp("/proc/" + std::to_string(pid_) + "/status");
+  m.rss_kib = field(status, "VmRSS:");
+  m.anon_kib = field(status, "RssAnon:");
+  m.file_kib = field(status, "RssFile:");
+  const std::string rollup = "\n" + slurp("/proc/" + std::to_string(pid_) + "/smaps_rollup");
+  m.private_kib = field(rollup, "Private_Clean:") + field(rollup, "Private_Dirty:");
+  m.pss_kib = field(rollup, "Pss:");
+  return m;
 }
 
 std::string self_directory() {

@@ -32,6 +32,12 @@ class DaemonProcess {
   std::chrono::nanoseconds cpu() const;
   // Resident set size now, KiB (VmRSS).
   uint64_t rss_kib() const;
+  // Where the RSS is: anonymous vs file-backed pages (/proc/PID/status), and
+  // what is private to vauthd vs shared with other processes (smaps_rollup).
+  struct Memory {
+    uint64_t rss_kib = 0, anon_kib = 0, file_kib = 0, private_kib = 0, pss_kib = 0;
+  };
+  Memory memory() const;
   // SIGTERM and wait; true if it exited with status 0.
   bool stop();
 

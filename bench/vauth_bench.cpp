@@ -272,6 +272,7 @@ const Result* find(const std::vector<Result>& rs, const std::string& w, const st
 struct DaemonFacts {
   std::vector<double> startup_ms;
   double idle_rss_mib = 0;
+  DaemonProcess::Memory idle;
   double rss_before_mib = 0, rss_after_mib = 0;
   uint64_t rss_ops = 0, rss_errors = 0;
 };
@@ -288,7 +289,8 @@ DaemonFacts measure_daemon(const Options& o) {
       f.startup_ms.push_back(static_cast<double>(d.startup().count()) / 1000);
       if (i == 0) {
         std::this_thread::sleep_for(milliseconds(100));
-        f.idle_rss_mib = static_cast<double>(d.rss_kib()) / 1024;
+        f.idle = d.memory();
+        f.idle_rss_mib = static_cast<double>(f.idle.rss_kib) / 1024;
       }
     }
     std::filesystem::remove_all(dir);
@@ -348,7 +350,14 @@ std::vector<Verdict> judge(const std::vector<Result>& rs, const Limits& l, const
                  fmt("median %.1f ms", median) + fmt(", best %.1f ms", d->startup_ms.front()) + " of " +
                      std::to_string(d->startup_ms.size()),
                  median <= 20});
-    v.push_back({"idle RSS <= 8 MiB", fmt("%.2f MiB", d->idle_rss_mib), d->idle_rss_mib <= 8});
+    // The breakdown says what the RSS is made of (docs/performance.md): shared
+    // library pages other processes map too, versus what vauthd alone costs.
+    const auto mib = [](uint64_t kib) { return static_cast<double>(kib) / 1024; };
+    v.push_back({"idle RSS <= 8 MiB",
+                 fmt("%.2f MiB", d->idle_rss_mib) + fmt(" (anon %.2f", mib(d->idle.anon_kib)) +
+                     fmt(", file %.2f", mib(d->idle.file_kib)) + fmt("; private %.2f", mib(d->idle.private_kib)) +
+                     fmt(", PSS %.2f)", mib(d->idle.pss_kib)),
+                 d->idle_rss_mib <= 8});
     // "No growth": within 256 KiB, the allocator's own noise.
     const double growth = d->rss_after_mib - d->rss_before_mib;
     v.push_back({"no RSS growth over " + std::to_string(d->rss_ops) + " ops (<= 0.25 MiB)",

@@ -129,21 +129,31 @@ void CtaphidFaultFilter::on_message(std::vector<Report> packets) {
   call.channel = cid_of(packets.front());
   const std::vector<faults::Fired> fired = plan_.consult(faults::Layer::Ctaphid, call);
   Duration delay{0};
+  Duration pace{0};
   for (const faults::Fired& f : fired) {
     if (f.action == Action::Delay) delay += Duration(f.value.value_or(0));
+    if (f.action == Action::Pace) pace += Duration(f.value.value_or(0));
   }
-  emit(fired.empty() ? std::move(packets) : apply(std::move(packets), fired), delay);
+  emit(fired.empty() ? std::move(packets) : apply(std::move(packets), fired), delay, pace);
 }
 
-void CtaphidFaultFilter::emit(std::vector<Report> packets, Duration delay) {
-  if (delay.count() == 0 && held_.empty()) {
+void CtaphidFaultFilter::emit(std::vector<Report> packets, Duration delay, Duration pace) {
+  if (delay.count() == 0 && pace.count() == 0 && held_.empty()) {
     for (const Report& r : packets) out_(r);
     return;
   }
   // Later messages queue behind a delayed one: delay never reorders messages.
   TimePoint release = timers_.now() + delay;
   if (!held_.empty()) release = std::max(release, held_.back().release);
-  held_.push_back(Held{release, std::move(packets)});
+  if (pace.count() == 0) {
+    held_.push_back(Held{release, std::move(packets)});
+  } else {
+    // Paced: each packet is its own release, `pace` after the previous one.
+    for (Report& r : packets) {
+      release += pace;
+      held_.push_back(Held{release, {std::move(r)}});
+    }
+  }
   release_due();
 }
 

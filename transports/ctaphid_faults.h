@@ -14,6 +14,7 @@
 //   error=CODE      a CTAPHID_ERROR with CODE instead of the message
 //   init-nonce      an INIT response whose nonce is not the client's
 //   delay=MS        the message (and everything after it, in order) held MS ms
+//   pace=MS         every packet of the message MS ms after the one before it
 // The engine knows nothing of this; with no ctaphid rules every report passes straight through.
 #pragma once
 
@@ -47,7 +48,7 @@ class CtaphidFaultFilter {
     std::vector<Report> packets;
   };
   void on_message(std::vector<Report> packets);
-  void emit(std::vector<Report> packets, Duration delay);
+  void emit(std::vector<Report> packets, Duration delay, Duration pace);
   void release_due();
 
   faults::FaultPlan& plan_;

@@ -42,15 +42,20 @@ def check(cond, what):
 
 
 class Daemon:
-    def __init__(self, vauthd, vauthctl):
+    # `fault`: a --fault rule to start with; `export_ca`: write the attestation CA to self.ca_path.
+    def __init__(self, vauthd, vauthctl, fault="ctap:makeCredential:status=KEY_STORE_FULL,times=1",
+                 export_ca=False, extra=()):
         self.dir = tempfile.mkdtemp(prefix="vauth-faults-")
         self.socket = os.path.join(self.dir, "c.sock")
-        self.vauthctl = vauthctl
-        self.proc = subprocess.Popen(
-            [vauthd, "--transport", "usbip", "--usbip-listen", "127.0.0.1:0", "--control-socket", self.socket,
-             "--seed", "1", "--store", "ephemeral",
-             "--fault", "ctap:makeCredential:status=KEY_STORE_FULL,times=1"],
-            stdout=subprocess.PIPE, stderr=None, text=True, bufsize=1)
+        self.ca_path = os.path.join(self.dir, "ca.pem")
+        self.vauthd, self.vauthctl = vauthd, vauthctl
+        args = [vauthd, "--transport", "usbip", "--usbip-listen", "127.0.0.1:0", "--control-socket", self.socket,
+                "--seed", "1", "--store", "ephemeral", *extra]
+        if fault:
+            args += ["--fault", fault]
+        if export_ca:
+            args += ["--export-attestation-ca", self.ca_path]
+        self.proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=None, text=True, bufsize=1)
         self.lines = queue.Queue()
         threading.Thread(target=self._pump, daemon=True).start()
         self.host, self.port = self._wait_ready()
@@ -100,6 +105,7 @@ class Daemon:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
+        shutil.rmtree(self.dir, ignore_errors=True)
         return self.proc.returncode
 
 

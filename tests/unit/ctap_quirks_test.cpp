@@ -113,4 +113,54 @@ TEST_CASE("truncate-user-name cuts stored names at a byte count, UTF-8 or not") 
   CHECK(c.user_display_name == "Alice");
 }
 
+TEST_CASE("reject-extensions: any extension on makeCredential or getAssertion → UNSUPPORTED_EXTENSION") {
+  Harness h(with("reject-extensions"));
+  MakeCredentialRequest mc;
+  mc.extensions = Map{{"credProtect", 2}};
+  CHECK(h.call(kMakeCredential, mc.build()).status == Status::UnsupportedExtension);
+  CHECK(h.state().credentials.empty());
+  const Credential c = make_credential(h);
+  Map ga = GetAssertionRequest{}.allow(c.id).build();
+  ga[4] = Map{{"hmac-secret", Map{}}};
+  CHECK(h.call(kGetAssertion, ga).status == Status::UnsupportedExtension);
+  CHECK(h.call(kGetAssertion, GetAssertionRequest{}.allow(c.id).build()).ok());
+  Harness normal;
+  CHECK(normal.call(kMakeCredential, mc.build()).ok());
+}
+
+TEST_CASE("attested-data-in-assertion: getAssertion authData carries AT and the credential") {
+  Harness h(with("attested-data-in-assertion"));
+  const Credential c = make_credential(h);
+  const Assertion a = unpack_assertion(h.call(kGetAssertion, GetAssertionRequest{}.allow(c.id).build()));
+  CHECK(a.auth_data.at());
+  CHECK(a.auth_data.credential_id == c.id);
+  REQUIRE(a.auth_data.public_key.has_value());
+  CHECK(a.auth_data.public_key->verify(concat(a.raw_auth_data, GetAssertionRequest{}.client_data_hash), a.signature));
+  Harness normal;
+  const Credential n = make_credential(normal);
+  CHECK(!unpack_assertion(normal.call(kGetAssertion, GetAssertionRequest{}.allow(n.id).build())).auth_data.at());
+}
+
+TEST_CASE("always-ep-att: makeCredential claims enterprise attestation nobody asked for") {
+  Harness h(with("always-ep-att"));
+  const Response r = h.call(kMakeCredential, MakeCredentialRequest{}.build());
+  REQUIRE(r.ok());
+  REQUIRE(r.get(4) != nullptr);
+  CHECK(*r.get(4) == cbor::Value(true));
+  Harness normal;
+  CHECK(normal.call(kMakeCredential, MakeCredentialRequest{}.build()).get(4) == nullptr);
+}
+
+TEST_CASE("never-include-credential: assertions leave out the credential even without an allowList") {
+  Harness h(with("never-include-credential"));
+  MakeCredentialRequest rk;
+  rk.rk();
+  const Credential c = make_credential(h, rk);
+  const Response discoverable = h.call(kGetAssertion, GetAssertionRequest{}.build());
+  REQUIRE(discoverable.ok());
+  CHECK(discoverable.get(1) == nullptr);
+  CHECK(discoverable.get(3) != nullptr);
+  CHECK(h.call(kGetAssertion, GetAssertionRequest{}.allow(c.id).build()).get(1) == nullptr);
+}
+
 }  // namespace vauth::ctaptest

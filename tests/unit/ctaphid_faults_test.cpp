@@ -173,6 +173,22 @@ TEST_CASE("delay holds messages in order; keepalives can be stopped or flooded")
     CHECK(cmd_of(rig.out[0]) == ctaphid_cmd::kCbor);
     CHECK(cmd_of(rig.out[1]) == ctaphid_cmd::kPing);
   }
+  SUBCASE("pace=50: one packet every 50 ms, in order") {
+    rig.add("ctaphid:cbor:pace=50,times=1");
+    rig.cbor(150);  // an init packet and two continuations
+    CHECK(rig.out.empty());
+    rig.advance(Duration(50));
+    REQUIRE(rig.out.size() == 1);
+    CHECK(cmd_of(rig.out[0]) == ctaphid_cmd::kCbor);
+    rig.advance(Duration(49));
+    CHECK(rig.out.size() == 1);
+    rig.advance(Duration(1));
+    REQUIRE(rig.out.size() == 2);
+    CHECK(rig.out[1][4] == 0);  // continuation 0
+    rig.advance(Duration(50));
+    REQUIRE(rig.out.size() == 3);
+    CHECK(rig.out[2][4] == 1);
+  }
   SUBCASE("keepalive drop: silence while the request waits") {
     rig.handler.hold = true;
     rig.add("ctaphid:keepalive:drop");

@@ -226,6 +226,42 @@ else
   fail "fido2-token -R (reset; vauthd needs --reset-window off this late)"; show "$W/reset.log"; show "$W/info3"
 fi
 
+# ------------------------------------------------------------------ the unplug fault is a real unplug
+# device:...:unplug (docs/faults.md) destroys the UHID device mid-request, as
+# `vauthctl unplug` does, and creates it again when the time is up.
+VAUTHCTL=$(dirname "$PROG")/../cli/vauthctl
+our_node() {   # the hidraw node with our HID_ID, or ""
+  local u
+  for u in /sys/class/hidraw/hidraw*/device/uevent; do
+    [ -e "$u" ] && grep -qx "HID_ID=$want_id" "$u" && { u=${u%/device/uevent}; echo "/dev/${u##*/}"; return; }
+  done
+}
+if [ -x "$VAUTHCTL" ] && timeout 20 "$VAUTHCTL" fault add 1 "device:getInfo:unplug=4000,times=1" >"$W/fault.log" 2>&1; then
+  # In the background: the key must be seen going while the client waits.
+  timeout 20 fido2-token -I "$dev" >"$W/finfo.log" 2>&1 &
+  client=$!
+  gone=
+  for _ in $(seq 200); do [ -z "$(our_node)" ] && { gone=1; break; }; sleep 0.02; done
+  [ -n "$gone" ] && pass "the unplug fault destroyed the UHID device ($dev went away)" || fail "$dev never went away"
+  # CTAPHID_INIT was answered, getInfo never is: libfido2 then takes the key
+  # for a U2F-only one (caps "nocbor", no version strings) rather than failing.
+  wait "$client"
+  if grep -q 'FIDO_2_0' "$W/finfo.log" || ! grep -q 'nocbor' "$W/finfo.log"; then
+    fail "fido2-token -I got a getInfo answer despite the unplug fault"; show "$W/finfo.log"
+  else
+    pass "fido2-token -I got no getInfo answer (libfido2 fell back to U2F: nocbor)"
+  fi
+  dev=
+  for _ in $(seq 200); do dev=$(our_node); [ -n "$dev" ] && [ -c "$dev" ] && break; sleep 0.1; done
+  if [ -n "$dev" ] && timeout 20 fido2-token -I "$dev" >"$W/info4" 2>&1 && grep -q 'FIDO_2_0' "$W/info4"; then
+    pass "the key came back as $dev and answers fido2-token -I"
+  else
+    fail "the key did not come back after the unplug fault"; show "$W/info4" 2>/dev/null
+  fi
+else
+  fail "vauthctl fault add (unplug)"; show "$W/fault.log"
+fi
+
 # ------------------------------------------------------------------ shutdown
 kill -TERM "$daemon"
 rc=

@@ -188,6 +188,36 @@ else
   fail "vauthctl plug 1"; show "$W/plug.log"
 fi
 
+# ------------------------------------------------------------------ the unplug fault is a real unplug
+# device:...:unplug (docs/faults.md) pulls the key out mid-request exactly as
+# `vauthctl unplug` does: the kernel sees the disconnect, and the key is back
+# (on the devlist, attachable, its credential intact) once the time is up.
+old=$dev
+if ctl fault add 1 "device:getInfo:unplug=4000,times=1" >"$W/fault.log" 2>&1; then
+  # In the background: the key must be seen going while the client waits.
+  timeout 20 fido2-token -I "$dev" >"$W/finfo.log" 2>&1 &
+  client=$!
+  wait_gone "$old" 20 && pass "the unplug fault: the kernel saw $old go" || fail "the unplug fault: $old is still there"
+  # CTAPHID_INIT was answered, getInfo never is: libfido2 then takes the key
+  # for a U2F-only one (caps "nocbor", no version strings) rather than failing.
+  wait "$client"
+  if grep -q 'FIDO_2_0' "$W/finfo.log" || ! grep -q 'nocbor' "$W/finfo.log"; then
+    fail "fido2-token -I got a getInfo answer despite the unplug fault"; show "$W/finfo.log"
+  else
+    pass "fido2-token -I got no getInfo answer (libfido2 fell back to U2F: nocbor)"
+  fi
+  back=
+  for _ in $(seq 150); do
+    timeout 20 usbip list -r 127.0.0.1 >"$W/list3.log" 2>&1 && grep -q '1-1:' "$W/list3.log" && { back=1; break; }
+    sleep 0.2
+  done
+  [ -n "$back" ] && pass "1-1 is back on the devlist after the unplug fault" || fail "1-1 never came back"
+  for _ in $(seq 100); do [ -z "$(attached_port)" ] && break; sleep 0.2; done
+  attach "after the unplug fault" && assert_ok "after the unplug fault (same credential)"
+else
+  fail "vauthctl fault add (unplug)"; show "$W/fault.log"
+fi
+
 # ------------------------------------------------------------------ shutdown
 detach_all >/dev/null 2>&1
 kill -TERM "$daemon"

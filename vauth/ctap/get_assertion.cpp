@@ -40,6 +40,9 @@ Response sign_assertion(Session& s, const Request& r, ByteView id, uint8_t id_fl
   ad.user_verified = r.user_verified;
   ad.sign_count = s.next_sign_count();
   if (!extensions.auth_data_extensions.empty()) ad.extensions = cbor::Value(std::move(extensions.auth_data_extensions));
+  if (s.profile.quirks.attested_data_in_assertion) {
+    ad.attested = AttestedCredential{s.profile.aaguid, Bytes(id.begin(), id.end()), key.public_key()};
+  }
   s.before_signing(ad);
   const Bytes auth_data = ad.serialize();
 
@@ -167,6 +170,7 @@ void get_assertion(Session& s, const cbor::Value::Map& params, Done done) {
   if (Status st = parse_options(options_map, options); st != Status::Ok) return done(error(st));
   if (options.rk.has_value()) return done(error(Status::UnsupportedOption));  // not a getAssertion option
   r.user_presence = options.up.value_or(true);
+  if (Status st = quirk_check_extensions(s.profile.quirks, extensions); st != Status::Ok) return done(error(st));
   if (Status st = parse_get_assertion_extensions(s, extensions, r.ext); st != Status::Ok) return done(error(st));
   if (Status st = quirk_check_silent(s.profile.quirks, r.user_presence); st != Status::Ok) return done(error(st));
 

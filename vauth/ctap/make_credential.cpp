@@ -179,7 +179,7 @@ Response create(Session& s, const Request& r) {
   out[1] = att.format;
   out[2] = auth_data;
   out[3] = std::move(att.statement);
-  if (ep) out[kRespEpAtt] = true;
+  if (ep || s.profile.quirks.always_ep_att) out[kRespEpAtt] = true;      // the quirk: claimed, not done
   if (!large_blob_key.empty()) out[kRespLargeBlobKey] = large_blob_key;  // largeBlobKey (CTAP 2.1 §12.3)
   return Response{Status::Ok, cbor::Value(std::move(out))};
 }
@@ -229,6 +229,7 @@ void make_credential(Session& s, const cbor::Value::Map& params, Done done) {
   if (!f.ok()) return done(error(f.error()));
   if (Status st = parse_entities(f, r); st != Status::Ok) return done(error(st));
   if (Status st = quirk_check_display_name(s.profile.quirks, r.user_display_name); st != Status::Ok) return done(error(st));
+  if (Status st = quirk_check_extensions(s.profile.quirks, extensions); st != Status::Ok) return done(error(st));
   r.client_data_hash = *client_data_hash;
   if (s.profile.extension_enabled("credProtect")) parse_extensions(extensions, r);
   if (exclude) {

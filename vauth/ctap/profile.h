@@ -34,6 +34,10 @@ struct Quirks {
   bool reject_empty_display_name = false;        // makeCredential without user.displayName → MISSING_PARAMETER
   bool u2f_invisible_to_ctap2 = false;           // U2F key handles are unknown to CTAP2 commands
   size_t truncate_user_name = 0;                 // store user name/displayName cut to N bytes (0: off), UTF-8 or not
+  bool reject_extensions = false;           // makeCredential/getAssertion with any extension → UNSUPPORTED_EXTENSION
+  bool attested_data_in_assertion = false;  // getAssertion authData carries attested credential data (AT set)
+  bool always_ep_att = false;               // makeCredential always claims enterprise attestation (epAtt true)
+  bool never_include_credential = false;    // assertions never carry the credential, whatever the allowList
 };
 
 struct Profile {

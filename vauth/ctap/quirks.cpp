@@ -18,6 +18,10 @@ constexpr std::array kBoolQuirks = {
     BoolQuirk{"omit-single-credential", &Quirks::omit_single_credential},
     BoolQuirk{"reject-empty-display-name", &Quirks::reject_empty_display_name},
     BoolQuirk{"u2f-invisible-to-ctap2", &Quirks::u2f_invisible_to_ctap2},
+    BoolQuirk{"reject-extensions", &Quirks::reject_extensions},
+    BoolQuirk{"attested-data-in-assertion", &Quirks::attested_data_in_assertion},
+    BoolQuirk{"always-ep-att", &Quirks::always_ep_att},
+    BoolQuirk{"never-include-credential", &Quirks::never_include_credential},
 };
 constexpr size_t kDefaultUserNameLimit = 64;
 
@@ -82,6 +86,10 @@ Status quirk_check_display_name(const Quirks& q, const std::string& display_name
   return q.reject_empty_display_name && display_name.empty() ? Status::MissingParameter : Status::Ok;
 }
 
+Status quirk_check_extensions(const Quirks& q, const cbor::Value::Map* extensions) {
+  return q.reject_extensions && extensions && !extensions->empty() ? Status::UnsupportedExtension : Status::Ok;
+}
+
 bool quirk_hides_credential(const Quirks& q, const CredentialSecret& secret) {
   return q.u2f_invisible_to_ctap2 && (secret.flags & credential_flag::kU2f);
 }
@@ -95,6 +103,8 @@ void quirk_trim_assertion(const Quirks& q, size_t allow_list_size, cbor::Value::
   if (q.omit_user_entity) response.erase(cbor::Value(4));
   // CTAP 2.1 §6.2.2 lets a key omit the credential when the allowList had exactly one entry.
   if (q.omit_single_credential && allow_list_size == 1) response.erase(cbor::Value(1));
+  // Invalid unless the allowList had exactly one entry: the client cannot tell which credential signed.
+  if (q.never_include_credential) response.erase(cbor::Value(1));
 }
 
 }  // namespace vauth::ctap

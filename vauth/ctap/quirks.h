@@ -30,11 +30,13 @@ Status quirk_check_silent(const Quirks& q, bool user_presence);
 Status quirk_check_no_match(const Quirks& q, bool has_allow_list, bool found);
 // reject_empty_display_name: makeCredential's user entity without a displayName.
 Status quirk_check_display_name(const Quirks& q, const std::string& display_name);
+// reject_extensions: a makeCredential / getAssertion request carrying any extension.
+Status quirk_check_extensions(const Quirks& q, const cbor::Value::Map* extensions);
 // u2f_invisible_to_ctap2: a U2F key handle offered to a CTAP2 command.
 bool quirk_hides_credential(const Quirks& q, const CredentialSecret& secret);
 // truncate_user_name: the stored copy of a user name, cut at a byte count.
 void quirk_truncate_user_name(const Quirks& q, std::string& name);
-// omit_user_entity / omit_single_credential: trims an assertion response map.
+// omit_user_entity / omit_single_credential / never_include_credential: trims an assertion response map.
 void quirk_trim_assertion(const Quirks& q, size_t allow_list_size, cbor::Value::Map& response);
 
 }  // namespace vauth::ctap

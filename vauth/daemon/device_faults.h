@@ -4,8 +4,9 @@
 //   power-cycle   the request is answered, then the key power-cycles (PIN
 //                 token, key agreement, getNextAssertion state gone);
 //   reboot        the key reboots mid-transaction: no answer ever comes;
-//   unplug[=MS]   the key vanishes for MS ms (default 1000) mid-transaction:
-//                 no answer, no reports in either direction, then it is back.
+//   unplug[=MS]   the key is pulled out for MS ms (default 1000) mid-transaction:
+//                 no answer; a managed device leaves the host for real (see
+//                 VirtualDevice::unplug_for), then it is back.
 // What "power cycle" and "unplug" do to the device is VirtualDevice's business;
 // this layer only decides when.
 #pragma once

@@ -43,6 +43,18 @@ VirtualDevice& DeviceManager::create(DeviceSettings settings) {
   settings.events = &events_;
   auto device = std::make_unique<VirtualDevice>(io_, clock_, std::move(settings));
   next_index_ += 1;  // only once the device exists: a failed create uses no index
+  // A device:...:unplug fault pulls the key out for real, as the control API's unplug does.
+  VirtualDevice& d = *device;
+  d.set_hotplug({[this, &d] { unplug(d); },
+                 [this, &d] {
+                   if (!backend_) return;
+                   try {
+                     plug(d);
+                   } catch (const std::exception& e) {
+                     std::cerr << "vauthd: device " << d.index() << " could not be plugged back in: " << e.what()
+                               << std::endl;
+                   }
+                 }});
   devices_.push_back(std::move(device));
   return *devices_.back();
 }

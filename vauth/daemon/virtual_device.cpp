@@ -1,9 +1,9 @@
 #include "vauth/daemon/virtual_device.h"
 
+#include <boost/asio/post.hpp>
 #include <iostream>
-#include <stdexcept>
-
 #include <nlohmann/json.hpp>
+#include <stdexcept>
 
 #include "vauth/ctap/pin_policy.h"
 #include "vauth/daemon/log.h"
@@ -62,7 +62,8 @@ VirtualDevice::VirtualDevice(boost::asio::io_context& io, const Clock& clock, De
       presence_tracer_(presence_, timers_, events_, index_),
       uv_(timers_),
       fault_store_(*store_, plan_),
-      fault_presence_(presence_tracer_, plan_, timers_) {
+      fault_presence_(presence_tracer_, plan_, timers_),
+      io_(io) {
   journal_ = dynamic_cast<store::JournalStore*>(store_.get());
   preset_pin(*store_, settings);
   preset_fingerprints(*store_, *rng_, settings);
@@ -121,7 +122,7 @@ void VirtualDevice::schedule_sync() {
 }
 
 void VirtualDevice::on_output_report(ByteView report) {
-  if (unplugged_) return;  // nobody there to hear it
+  if (unplugged_ || away_) return;  // nobody there to hear it
   if (trace_) trace_->packet(index_, true, report);
   engine_->on_report(report);
   pump_.kick();  // the engine may have scheduled keepalives or timeouts
@@ -167,7 +168,27 @@ void VirtualDevice::power_cycle() {
 }
 
 void VirtualDevice::unplug_for(Duration how_long) {
-  if (unplugged_) return;
+  if (unplugged_ || away_) return;
+  if (hotplug_.unplug && hotplug_.plug) {
+    // The backend's unplug closes sessions and destroys device nodes: never from
+    // inside the report handler that brought us here. Until then, reports are ignored.
+    away_ = true;
+    boost::asio::post(io_, [this, alive = std::weak_ptr<bool>(alive_), how_long] {
+      if (alive.expired()) return;
+      hotplug_.unplug();
+      engine_->reset();
+      fault_filter_->reset();
+      if (events_) events_->publish("fault.unplugged", {{"device", index_}, {"ms", how_long.count()}});
+      replug_timer_ = timers_.call_after(how_long, [this] {
+        replug_timer_.reset();
+        away_ = false;
+        hotplug_.plug();  // comes back power-cycled (DeviceManager::plug)
+        if (events_) events_->publish("fault.replugged", {{"device", index_}});
+      });
+      pump_.kick();
+    });
+    return;
+  }
   InputSink sink = sink_;
   set_input_sink(nullptr);
   unplugged_ = true;

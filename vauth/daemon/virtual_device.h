@@ -7,6 +7,7 @@
 
 #include <boost/asio/io_context.hpp>
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -19,9 +20,9 @@
 #include "transports/timer_pump.h"
 #include "vauth/crypto/rng.h"
 #include "vauth/ctap/authenticator.h"
-#include "vauth/ctap/user_verifier.h"
 #include "vauth/ctap/fault_handler.h"
 #include "vauth/ctap/fault_presence.h"
+#include "vauth/ctap/user_verifier.h"
 #include "vauth/daemon/device_faults.h"
 #include "vauth/daemon/event_bus.h"
 #include "vauth/daemon/presence_tracer.h"
@@ -104,9 +105,19 @@ class VirtualDevice final : public transport::HidEndpoint {
   // Unplug and re-plug without the host noticing a new device: transactions
   // aborted, channels forgotten, volatile authenticator state (PIN token, ...) new.
   void power_cycle();
-  // The device vanishes for `how_long`: no reports either way, transactions
-  // aborted, then it is back (a "soft" unplug: the backend keeps its device node).
+  // The device vanishes for `how_long`, transactions aborted, then it is back
+  // with fresh volatile state. With a Hotplug (the device manager sets one) it
+  // really leaves the host: UHID destroys the kernel device, USB/IP drops the
+  // session and the devlist entry. Without one (a device nobody manages) it is
+  // a "soft" unplug: the backend's device node stays, no reports either way.
   void unplug_for(Duration how_long);
+  // How a managed device leaves the host and comes back: the backend's unplug()
+  // and plug(). Both run from the io_context, never inside a report's handling.
+  struct Hotplug {
+    std::function<void()> unplug;
+    std::function<void()> plug;
+  };
+  void set_hotplug(Hotplug h) { hotplug_ = std::move(h); }
 
   // The device's fault plan (docs/faults.md): every layer's hook asks it.
   faults::FaultPlan& faults() { return plan_; }
@@ -153,6 +164,11 @@ class VirtualDevice final : public transport::HidEndpoint {
   bool unplugged_ = false;
   InputSink unplugged_sink_;
   std::optional<TimerQueue::TimerId> replug_timer_;
+  Hotplug hotplug_;
+  bool away_ = false;  // between a Hotplug unplug fault and the replug
+  boost::asio::io_context& io_;
+  // Posted work checks this is still alive: the device may be removed before it runs.
+  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
   DeviceLocation location_;
 };
 

@@ -104,6 +104,7 @@ Expected<std::optional<int64_t>, std::string> action_value(Layer layer, Action a
       if (auto code = ctaphid_error_from_name(*text)) return Out(*code);
       return unexpected("unknown CTAPHID error \"" + std::string(*text) + "\"");
     case Action::Delay:
+    case Action::Pace:
     case Action::Approve:
       if (!text) return unexpected(name + " needs milliseconds, e.g. " + name + "=500");
       return number(kMaxMillis, "milliseconds");

@@ -27,6 +27,7 @@ constexpr std::array kActions = {
     ActionInfo{Action::Truncate, "truncate", bit(L::Ctaphid)},
     ActionInfo{Action::Error, "error", bit(L::Ctaphid)},
     ActionInfo{Action::InitNonce, "init-nonce", bit(L::Ctaphid)},
+    ActionInfo{Action::Pace, "pace", bit(L::Ctaphid)},
     ActionInfo{Action::Delay, "delay", bit(L::Ctaphid) | bit(L::Ctap) | bit(L::U2f)},
     ActionInfo{Action::Status, "status", bit(L::Ctap) | bit(L::U2f)},
     ActionInfo{Action::Stall, "stall", bit(L::Ctap) | bit(L::U2f)},

@@ -24,7 +24,7 @@ enum class Layer { Ctaphid, Ctap, U2f, Presence, Store, Device };
 
 enum class Action {
   // ctaphid (a whole response message: init packet + continuations)
-  Drop, Duplicate, Reorder, Corrupt, WrongCid, WrongSeq, Truncate, Error, InitNonce,
+  Drop, Duplicate, Reorder, Corrupt, WrongCid, WrongSeq, Truncate, Error, InitNonce, Pace,
   // ctaphid, ctap, u2f
   Delay,
   // ctap, u2f
