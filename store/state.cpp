@@ -85,6 +85,10 @@ void apply(State& s, const Mutation& m) {
           }
         } else if constexpr (std::is_same_v<T, change::DeleteEnrollment>) {
           std::erase_if(s.enrollments, [&c](const Enrollment& e) { return e.template_id == c.template_id; });
+        } else if constexpr (std::is_same_v<T, change::SetPersistentToken>) {
+          s.persistent_token = c.token;
+        } else if constexpr (std::is_same_v<T, change::SetUvCountSincePinEntry>) {
+          s.uv_count_since_pin_entry = c.count;
         } else if constexpr (std::is_same_v<T, change::Reset>) {
           s.master_secret = c.new_master_secret;
           s.pin_hash.reset();
@@ -93,6 +97,8 @@ void apply(State& s, const Mutation& m) {
           s.uv_retries = 8;
           s.config = AuthenticatorConfig{};
           s.enrollments.clear();
+          s.persistent_token.clear();
+          s.uv_count_since_pin_entry = 0;
           s.credentials.clear();
           s.large_blob_array.clear();
           s.by_rp_.clear();

@@ -38,6 +38,7 @@ struct Request {
   uint8_t cred_protect = 1;
   bool cred_protect_requested = false;
   bool min_pin_length_requested = false;  // the minPinLength extension (CTAP 2.1 §12.4)
+  bool pin_complexity_requested = false;  // the pinComplexityPolicy extension (CTAP 2.2)
   MakeCredentialExtensions ext;           // the other extensions (extensions.h)
   int64_t enterprise_attestation = 0;     // 0: none asked; 1 vendor-facilitated; 2 platform-managed
 };
@@ -52,6 +53,8 @@ void parse_extensions(const cbor::Value::Map* extensions, Request& r) {
   if (!extensions) return;
   auto min_pin = extensions->find(cbor::Value("minPinLength"));
   r.min_pin_length_requested = min_pin != extensions->end() && min_pin->second == cbor::Value(true);
+  auto complexity = extensions->find(cbor::Value("pinComplexityPolicy"));
+  r.pin_complexity_requested = complexity != extensions->end() && complexity->second == cbor::Value(true);
   auto it = extensions->find(cbor::Value("credProtect"));
   if (it == extensions->end()) return;
   const cbor::Value& v = it->second;
@@ -132,8 +135,12 @@ Response create(Session& s, const Request& r) {
                           extension_outputs);
   // minPinLength: only RPs that authenticatorConfig listed may learn it.
   const auto& min_pin_rps = s.state().config.min_pin_length_rp_ids;
-  if (r.min_pin_length_requested && std::find(min_pin_rps.begin(), min_pin_rps.end(), r.rp_id) != min_pin_rps.end()) {
-    extension_outputs["minPinLength"] = s.min_pin_length();
+  const bool listed_rp = std::find(min_pin_rps.begin(), min_pin_rps.end(), r.rp_id) != min_pin_rps.end();
+  if (r.min_pin_length_requested && listed_rp) extension_outputs["minPinLength"] = s.min_pin_length();
+  // pinComplexityPolicy (CTAP 2.2): whether the key enforces its PIN complexity
+  // policy, for the same RPs that may read minPINLength.
+  if (r.pin_complexity_requested && listed_rp && s.profile.extension_enabled("pinComplexityPolicy")) {
+    extension_outputs["pinComplexityPolicy"] = s.pin_complexity_policy();
   }
   const Bytes large_blob_key = c.large_blob_key;
 
