@@ -1,7 +1,6 @@
 // CTAP 2.2/2.3 getInfo fields (0x16–0x1F), uvCountSinceLastPinEntry, and the
 // PIN complexity policy: getInfo pinComplexityPolicy(URL), its enforcement in
 // setPIN/changePIN, setMinPINLength's pinComplexityPolicy, and the extension.
-#include "tests/unit/ctap_ext_support.h"
 #include "tests/unit/ctap_platform2.h"
 
 using namespace vauth;
@@ -21,6 +20,10 @@ Array texts(std::initializer_list<const char*> items) {
   Array out;
   for (const char* i : items) out.emplace_back(i);
   return out;
+}
+
+const cbor::Value* auth_data_extension(const AuthData& ad, const char* name) {
+  return ad.extensions ? ad.extensions->find(name) : nullptr;
 }
 
 bool lists(const cbor::Value* array, const char* item) {

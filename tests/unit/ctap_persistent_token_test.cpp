@@ -64,7 +64,8 @@ Map rp_params(std::string_view rp) {
 
 TEST_CASE("pcmr: getInfo says perCredMgmtRO; the token reads metadata, RPs and credentials") {
   Fixture f;
-  const cbor::Value* option = info_option(get_info(f.h), "perCredMgmtRO");
+  const Response info = get_info(f.h);
+  const cbor::Value* option = info_option(info, "perCredMgmtRO");
   REQUIRE(option);
   CHECK(*option == cbor::Value(true));
 

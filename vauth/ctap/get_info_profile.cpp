@@ -2,7 +2,6 @@
 
 #include <algorithm>
 
-
 #include "vauth/ctap/status.h"
 
 namespace vauth::ctap {
@@ -10,6 +9,7 @@ namespace {
 
 // getInfo keys (CTAP 2.1 §6.4).
 constexpr int kVersions = 0x01, kExtensions = 0x02, kOptions = 0x04, kPinUvAuthProtocols = 0x06,
+              kTransports = 0x09, kFirmwareVersion = 0x0e;
 // CTAP 2.2/2.3 keys: vendorPrototypeConfigCommands (0x15) up to authenticatorConfigCommands (0x1F).
 constexpr int kFirstCtap22Key = 0x15, kTransportsForReset = 0x1a, kAuthenticatorConfigCommands = 0x1f;
 
@@ -20,7 +20,6 @@ bool advertises_ctap21(const Profile& p) {
   return std::any_of(p.versions->begin(), p.versions->end(),
                      [](const std::string& v) { return v == "FIDO_2_1" || v == "FIDO_2_2" || v == "FIDO_2_3"; });
 }
-              kTransports = 0x09, kFirmwareVersion = 0x0e;
 
 cbor::Value::Array text_array(const std::vector<std::string>& items) {
   cbor::Value::Array out;
@@ -93,8 +92,9 @@ void shape_info_for_profile(const Profile& p, cbor::Value::Map& info) {
     return;
   }
   // authenticatorReset is served on every transport the key has.
-  if (info.contains(cbor::Value(kTransportsForReset)))
+  if (info.contains(cbor::Value(kTransportsForReset))) {
     info[cbor::Value(kTransportsForReset)] = text_array(p.transports);
+  }
   if (!p.command_enabled(command::kConfig)) info.erase(cbor::Value(kAuthenticatorConfigCommands));
 }
 
