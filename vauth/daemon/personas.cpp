@@ -69,7 +69,8 @@ const std::map<std::string, Setter>& setters() {
       {"ctap2", [](auto& n, auto& p, auto& o) { o.ctap2 = get_bool(n, p, "ctap2"); }},
       {"versions",
        [](auto& n, auto& p, auto& o) {
-         o.versions = get_strings(n, p, "versions", {"U2F_V2", "FIDO_2_0", "FIDO_2_1_PRE", "FIDO_2_1", "FIDO_2_2", "FIDO_2_3"});
+         o.versions =
+             get_strings(n, p, "versions", {"U2F_V2", "FIDO_2_0", "FIDO_2_1_PRE", "FIDO_2_1", "FIDO_2_2", "FIDO_2_3"});
        }},
       {"extensions", [](auto& n, auto& p, auto& o) { o.extensions = get_strings(n, p, "extensions"); }},
       {"transports",
