@@ -168,3 +168,31 @@ TEST_CASE("pinComplexityPolicy extension: answered only for RPs setMinPINLength 
   REQUIRE(h.call(kConfig, config_request(kSetMinPinLength, Map{{4, true}}, p.pin_token(kPin, kPermAcfg))).ok());
   CHECK(*auth_data_extension(make("example.com").auth_data, "pinComplexityPolicy") == cbor::Value(true));
 }
+
+TEST_CASE("attestationFormatsPreference: the first format the key can make wins; bad types are CBOR_UNEXPECTED_TYPE") {
+  auto fmt_for = [](Harness& h, const std::optional<Array>& preference) {
+    Map req = MakeCredentialRequest{}.build();
+    if (preference) req[0x0b] = *preference;
+    Response r = h.call(kMakeCredential, req);
+    REQUIRE(r.ok());
+    return r.get(1)->as_text();  // fmt
+  };
+  Harness h;
+  CHECK(fmt_for(h, std::nullopt) == "packed");
+  CHECK(fmt_for(h, Array{}) == "packed");
+  CHECK(fmt_for(h, texts({"none"})) == "none");
+  CHECK(fmt_for(h, texts({"tpm", "none", "packed"})) == "none");
+  CHECK(fmt_for(h, texts({"tpm", "packed", "none"})) == "packed");
+  CHECK(fmt_for(h, texts({"apple"})) == "packed");  // nothing known: the key's own choice
+  Map bad = MakeCredentialRequest{}.build();
+  bad[0x0b] = Array{1};
+  CHECK(h.call(kMakeCredential, bad).status == Status::CborUnexpectedType);
+  bad[0x0b] = "none";
+  CHECK(h.call(kMakeCredential, bad).status == Status::CborUnexpectedType);
+  CHECK(h.state().credentials.empty());
+
+  ctap::Profile none;
+  none.attestation = ctap::AttestationMode::None;
+  Harness quiet(none);
+  CHECK(fmt_for(quiet, texts({"packed"})) == "none");  // it cannot make packed everyday statements
+}
