@@ -28,7 +28,7 @@ constexpr int kLargeBlobArray = 12;
 // 16..31: built-in user verification, bio enrollment and authenticatorConfig.
 constexpr int kPinCodePoints = 16, kUvRetries = 17, kConfig = 18, kEnrollments = 19;
 // 40..47: CTAP 2.2 state (persistentPinUvAuthToken, uvCountSinceLastPinEntry).
-constexpr int kPersistentToken = 40, kUvCountSincePinEntry = 41;
+constexpr int kPersistentToken = 40, kUvCountSincePinEntry = 41, kCredentialGeneration = 42;
 }
 namespace config_key {
 constexpr int kMinPinLength = 1, kMinPinLengthRpIds = 2, kForcePinChange = 3, kAlwaysUv = 4,
@@ -379,6 +379,7 @@ Value encode_scalars(const State& s) {
   }
   put_bytes(m, state_key::kPersistentToken, s.persistent_token);
   if (s.uv_count_since_pin_entry != 0) m[Value(state_key::kUvCountSincePinEntry)] = Value(s.uv_count_since_pin_entry);
+  if (s.credential_generation != 0) m[Value(state_key::kCredentialGeneration)] = Value(s.credential_generation);
   return Value(std::move(m));
 }
 
@@ -407,6 +408,8 @@ void decode_scalars(const Value& v, State& s) {
   s.persistent_token = get_bytes(v, state_key::kPersistentToken, "persistent token");
   s.uv_count_since_pin_entry = static_cast<uint32_t>(
       get_uint(v, state_key::kUvCountSincePinEntry, "UV count", 0, std::numeric_limits<uint32_t>::max()));
+  s.credential_generation =
+      get_uint(v, state_key::kCredentialGeneration, "credential generation", 0, std::numeric_limits<uint64_t>::max());
 }
 
 }  // namespace vauth::store::codec

@@ -93,6 +93,9 @@ struct State {
   // CTAP 2.2 getInfo uvCountSinceLastPinEntry: built-in UV readings since the
   // PIN was last entered correctly.
   uint32_t uv_count_since_pin_entry = 0;
+  // Counts PutCredential and DeleteCredential (0 after reset): the CTAP 2.2
+  // getInfo encCredStoreState changes with it, so a platform knows to list again.
+  uint64_t credential_generation = 0;
 
   // Credentials of one RP, newest first. O(k log n) through an index.
   std::vector<const Credential*> credentials_for_rp(const std::string& rp_id) const;

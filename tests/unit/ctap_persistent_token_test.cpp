@@ -60,6 +60,19 @@ Map rp_params(std::string_view rp) {
   return Map{{1, rp_hash(rp)}};
 }
 
+// A platform reading getInfo encIdentifier / encCredStoreState (CTAP 2.2):
+// IV || AES-128-CBC(HKDF-SHA-256(token, 32 zero bytes, label, 16), IV, 16 bytes).
+Bytes decrypt_info(const Bytes& token, const char* label, const cbor::Value* field) {
+  REQUIRE(field);
+  REQUIRE(field->is_bytes());
+  const Bytes& enc = field->as_bytes();
+  REQUIRE(enc.size() == 32);
+  const Bytes key = crypto::hkdf_sha256(token, Bytes(32, 0), to_bytes(label), 16);
+  auto plain = crypto::aes128_cbc_decrypt(key, ByteView(enc).first(16), ByteView(enc).subspan(16));
+  REQUIRE(plain);
+  return *plain;
+}
+
 }  // namespace
 
 TEST_CASE("pcmr: getInfo says perCredMgmtRO; the token reads metadata, RPs and credentials") {
@@ -219,4 +232,48 @@ TEST_CASE("pcmr: a key without it neither advertises nor grants it") {
     CAPTURE(key);
     CHECK(info.get(key) == nullptr);
   }
+}
+
+TEST_CASE("pcmr: encIdentifier and encCredStoreState, readable with the persistent token only") {
+  Fixture f;
+  Response before = get_info(f.h);
+  CHECK(before.get(0x19) == nullptr);  // no persistent token yet: nobody could read them
+  CHECK(before.get(0x1e) == nullptr);
+
+  const Bytes token = f.pcmr();
+  Response first = get_info(f.h);
+  const Bytes id = decrypt_info(token, "encIdentifier", first.get(0x19));
+  const Bytes state = decrypt_info(token, "encCredStoreState", first.get(0x1e));
+  CHECK(id != state);
+  Response again = get_info(f.h);
+  CHECK(*again.get(0x19) != *first.get(0x19));                         // a fresh IV every time...
+  CHECK(decrypt_info(token, "encIdentifier", again.get(0x19)) == id);  // ...over the same values
+  CHECK(decrypt_info(token, "encCredStoreState", again.get(0x1e)) == state);
+
+  // Signing in changes no credential; making, updating and deleting one do.
+  GetAssertionRequest ga;
+  ga.allow(f.ids[0]);
+  REQUIRE(f.h.call(kGetAssertion, ga.build()).ok());
+  CHECK(decrypt_info(token, "encCredStoreState", get_info(f.h).get(0x1e)) == state);
+  auto cm = f.p.pin_token(kPin, kPermCm);
+  REQUIRE(cm);
+  Map update{{2, descriptor(f.ids[0])}, {3, Map{{"id", Bytes{1}}, {"name", "alice.smith"}}}};
+  REQUIRE(f.cm(*cm, kUpdateUserInformation, update).ok());
+  const Bytes updated = decrypt_info(token, "encCredStoreState", get_info(f.h).get(0x1e));
+  CHECK(updated != state);
+  REQUIRE(f.cm(*cm, kDeleteCredential, Map{{2, descriptor(f.ids[1])}}).ok());
+  const Bytes deleted = decrypt_info(token, "encCredStoreState", get_info(f.h).get(0x1e));
+  CHECK(deleted != updated);
+  CHECK(deleted != state);
+  CHECK(decrypt_info(token, "encIdentifier", get_info(f.h).get(0x19)) == id);  // the device is the same
+
+  f.h.auth->power_cycle();
+  CHECK(decrypt_info(token, "encCredStoreState", get_info(f.h).get(0x1e)) == deleted);
+
+  // After reset: a new device as far as platforms can tell.
+  REQUIRE(f.h.call(kReset).ok());
+  CHECK(get_info(f.h).get(0x19) == nullptr);
+  REQUIRE(f.p.set_pin(kPin).ok());
+  const Bytes fresh = f.pcmr();
+  CHECK(decrypt_info(fresh, "encIdentifier", get_info(f.h).get(0x19)) != id);
 }

@@ -107,3 +107,46 @@ TEST_CASE("a malformed CTAP 2.2 record is refused, not guessed") {
   cbor::Value::Map m{{cbor::Value(1), cbor::Value(uint64_t{41})}, {cbor::Value(2), cbor::Value("many")}};
   CHECK_THROWS_AS(codec::decode_mutation(cbor::Value(m)), StoreError);
 }
+
+TEST_CASE("credential_generation counts credential changes, is kept by snapshots and journals, and reset zeroes it") {
+  State s;
+  Credential c;
+  c.id = Bytes{1};
+  c.rp_id = "example.com";
+  c.user_id = Bytes{9};
+  apply(s, Mutation{change::PutCredential{c}});
+  c.user_name = "renamed";
+  apply(s, Mutation{change::PutCredential{c}});  // updateUserInformation
+  apply(s, Mutation{change::SetSignCount{5}});   // not a credential change
+  CHECK(s.credential_generation == 2);
+  apply(s, Mutation{change::DeleteCredential{Bytes{1}}});
+  CHECK(s.credential_generation == 3);
+
+  State t;  // a snapshot's scalars, then its credentials loaded out of order
+  codec::decode_scalars(codec::encode_scalars(s), t);
+  CHECK(t.credential_generation == 3);
+  Credential b = c, a = c;
+  b.id = Bytes{2};
+  b.user_id = Bytes{2};
+  a.id = Bytes{1};
+  a.user_id = Bytes{1};
+  load_credential(t, std::move(b));
+  load_credential(t, std::move(a));  // out of order: the general path, still not a change
+  CHECK(t.credential_generation == 3);
+
+  TempDir tmp;
+  State expected;
+  {
+    JournalStore j(tmp.path / "store");
+    j.commit(Mutation{change::SetMasterSecret{Bytes(32, 7)}});
+    j.commit(Mutation{change::PutCredential{c}});
+    j.compact();
+    j.commit(Mutation{change::DeleteCredential{c.id}});
+    expected = j.state();
+  }
+  JournalStore j(tmp.path / "store");
+  CHECK(j.state().credential_generation == 2);
+  CHECK(j.state() == expected);
+  j.commit(Mutation{change::Reset{Bytes(32, 8)}});
+  CHECK(j.state().credential_generation == 0);
+}

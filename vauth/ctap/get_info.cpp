@@ -98,6 +98,10 @@ Response get_info(const Session& s) {
   info[0x16] = attestation_formats(p);
   if (p.built_in_uv) info[0x17] = st.uv_count_since_pin_entry;
   info[0x18] = false;                 // longTouchForReset: a plain touch resets (within Profile::reset_window)
+  if (persistent_token_supported(p)) {
+    if (auto id = enc_identifier(s)) info[0x19] = std::move(*id);
+    if (auto state = enc_cred_store_state(s)) info[0x1e] = std::move(*state);
+  }
   info[0x1a] = cbor::Value::Array{};  // transportsForReset: filled with the transports by shape_info_for_profile
   info[0x1b] = s.pin_complexity_policy();
   if (!p.pin_complexity_policy_url.empty()) info[0x1c] = to_bytes(p.pin_complexity_policy_url);
