@@ -41,6 +41,8 @@ bool verify_persistent_token(const Session& s, int64_t protocol_version, ByteVie
   return protocol->verify(token, message, param);
 }
 
+// Both values come from the master secret through HKDF: stable until reset,
+// and they reveal nothing about the secret itself.
 std::optional<Bytes> enc_identifier(const Session& s) {
   const Bytes id = crypto::hkdf_sha256(s.state().master_secret, {}, to_bytes("vauth deviceIdentifier"), kValueLength);
   return encrypt_for_token(s, "encIdentifier", id);
