@@ -27,10 +27,12 @@ constexpr int kMasterSecret = 1, kAttestation = 2, kPinHash = 3, kPinRetries = 4
 constexpr int kLargeBlobArray = 12;
 // 16..31: built-in user verification, bio enrollment and authenticatorConfig.
 constexpr int kPinCodePoints = 16, kUvRetries = 17, kConfig = 18, kEnrollments = 19;
+// 40..47: CTAP 2.2 state (persistentPinUvAuthToken, uvCountSinceLastPinEntry).
+constexpr int kPersistentToken = 40, kUvCountSincePinEntry = 41, kCredentialGeneration = 42;
 }
 namespace config_key {
 constexpr int kMinPinLength = 1, kMinPinLengthRpIds = 2, kForcePinChange = 3, kAlwaysUv = 4,
-              kEnterpriseAttestation = 5;
+              kEnterpriseAttestation = 5, kPinComplexityPolicy = 6;
 }
 namespace enrollment_key {
 constexpr int kTemplateId = 1, kFriendlyName = 2;
@@ -54,6 +56,9 @@ enum MutationType : uint64_t {
   kSetConfig = 18,
   kPutEnrollment = 19,
   kDeleteEnrollment = 20,
+  // 40..47: CTAP 2.2 (persistentPinUvAuthToken, uvCountSinceLastPinEntry).
+  kSetPersistentToken = 40,
+  kSetUvCountSincePinEntry = 41,
 };
 
 [[noreturn]] void bad(const std::string& what) { throw StoreError("malformed record: " + what); }
@@ -197,6 +202,7 @@ Value encode(const AuthenticatorConfig& c) {
   if (c.force_pin_change) m[Value(config_key::kForcePinChange)] = Value(true);
   if (c.always_uv) m[Value(config_key::kAlwaysUv)] = Value(true);
   if (c.enterprise_attestation) m[Value(config_key::kEnterpriseAttestation)] = Value(true);
+  if (c.pin_complexity_policy) m[Value(config_key::kPinComplexityPolicy)] = Value(true);
   return Value(std::move(m));
 }
 
@@ -230,6 +236,7 @@ AuthenticatorConfig decode_config(const Value& v) {
   c.force_pin_change = get_flag(v, config_key::kForcePinChange, "forcePINChange");
   c.always_uv = get_flag(v, config_key::kAlwaysUv, "alwaysUv");
   c.enterprise_attestation = get_flag(v, config_key::kEnterpriseAttestation, "enterprise attestation");
+  c.pin_complexity_policy = get_flag(v, config_key::kPinComplexityPolicy, "PIN complexity policy");
   return c;
 }
 
@@ -295,6 +302,12 @@ Value encode(const Mutation& mutation) {
         } else if constexpr (std::is_same_v<T, change::DeleteEnrollment>) {
           m[Value(kType)] = Value(uint64_t{kDeleteEnrollment});
           m[Value(kArg1)] = Value(c.template_id);
+        } else if constexpr (std::is_same_v<T, change::SetPersistentToken>) {
+          m[Value(kType)] = Value(uint64_t{kSetPersistentToken});
+          m[Value(kArg1)] = Value(c.token);
+        } else if constexpr (std::is_same_v<T, change::SetUvCountSincePinEntry>) {
+          m[Value(kType)] = Value(uint64_t{kSetUvCountSincePinEntry});
+          m[Value(kArg1)] = Value(c.count);
         }
       },
       mutation.change);
@@ -335,6 +348,11 @@ Mutation decode_mutation(const Value& v) {
       return {change::PutEnrollment{decode_enrollment(required(v, kArg1, "enrollment"))}};
     case kDeleteEnrollment:
       return {change::DeleteEnrollment{get_bytes(v, kArg1, "template id")}};
+    case kSetPersistentToken:
+      return {change::SetPersistentToken{get_bytes(v, kArg1, "persistent token")}};
+    case kSetUvCountSincePinEntry:
+      return {change::SetUvCountSincePinEntry{
+          static_cast<uint32_t>(get_uint(v, kArg1, "UV count", 0, std::numeric_limits<uint32_t>::max()))}};
     default:
       // Unlike an unknown field, an unknown change cannot be skipped: the state
       // would silently differ from the one that was acknowledged.
@@ -359,6 +377,9 @@ Value encode_scalars(const State& s) {
     for (const auto& e : s.enrollments) enrollments.push_back(encode(e));
     m[Value(state_key::kEnrollments)] = Value(std::move(enrollments));
   }
+  put_bytes(m, state_key::kPersistentToken, s.persistent_token);
+  if (s.uv_count_since_pin_entry != 0) m[Value(state_key::kUvCountSincePinEntry)] = Value(s.uv_count_since_pin_entry);
+  if (s.credential_generation != 0) m[Value(state_key::kCredentialGeneration)] = Value(s.credential_generation);
   return Value(std::move(m));
 }
 
@@ -384,6 +405,11 @@ void decode_scalars(const Value& v, State& s) {
     if (!e->is_array()) bad("enrollments is not an array");
     for (const Value& item : e->as_array()) s.enrollments.push_back(decode_enrollment(item));
   }
+  s.persistent_token = get_bytes(v, state_key::kPersistentToken, "persistent token");
+  s.uv_count_since_pin_entry = static_cast<uint32_t>(
+      get_uint(v, state_key::kUvCountSincePinEntry, "UV count", 0, std::numeric_limits<uint32_t>::max()));
+  s.credential_generation =
+      get_uint(v, state_key::kCredentialGeneration, "credential generation", 0, std::numeric_limits<uint64_t>::max());
 }
 
 }  // namespace vauth::store::codec

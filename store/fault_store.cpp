@@ -20,6 +20,8 @@ struct MutationName {
   const char* operator()(const change::SetSignCount&) const { return "SetSignCount"; }
   const char* operator()(const change::Reset&) const { return "Reset"; }
   const char* operator()(const change::SetLargeBlobArray&) const { return "SetLargeBlobArray"; }
+  const char* operator()(const change::SetPersistentToken&) const { return "SetPersistentToken"; }
+  const char* operator()(const change::SetUvCountSincePinEntry&) const { return "SetUvCountSincePinEntry"; }
   // Mutations added later match as "mutation" until they are named here.
   const char* operator()(const auto&) const { return "mutation"; }
 };

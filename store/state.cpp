@@ -48,6 +48,7 @@ void apply(State& s, const Mutation& m) {
         } else if constexpr (std::is_same_v<T, change::SetAttestation>) {
           s.attestation = c.attestation;
         } else if constexpr (std::is_same_v<T, change::PutCredential>) {
+          ++s.credential_generation;
           const Credential& cred = c.credential;
           // One credential per (RP, user ID): the newer one wins. An index lookup,
           // not a scan of the RP's credentials, so a commit's cost does not grow with them.
@@ -59,6 +60,7 @@ void apply(State& s, const Mutation& m) {
           s.by_user_[{cred.rp_id, cred.user_id}] = cred.id;
           s.next_credential_seq = std::max(s.next_credential_seq, cred.created + 1);
         } else if constexpr (std::is_same_v<T, change::DeleteCredential>) {
+          ++s.credential_generation;
           erase_credential(s, s.by_rp_, s.by_user_, c.id);
         } else if constexpr (std::is_same_v<T, change::SetPin>) {
           s.pin_hash = c.pin_hash;
@@ -85,6 +87,10 @@ void apply(State& s, const Mutation& m) {
           }
         } else if constexpr (std::is_same_v<T, change::DeleteEnrollment>) {
           std::erase_if(s.enrollments, [&c](const Enrollment& e) { return e.template_id == c.template_id; });
+        } else if constexpr (std::is_same_v<T, change::SetPersistentToken>) {
+          s.persistent_token = c.token;
+        } else if constexpr (std::is_same_v<T, change::SetUvCountSincePinEntry>) {
+          s.uv_count_since_pin_entry = c.count;
         } else if constexpr (std::is_same_v<T, change::Reset>) {
           s.master_secret = c.new_master_secret;
           s.pin_hash.reset();
@@ -93,6 +99,9 @@ void apply(State& s, const Mutation& m) {
           s.uv_retries = 8;
           s.config = AuthenticatorConfig{};
           s.enrollments.clear();
+          s.persistent_token.clear();
+          s.uv_count_since_pin_entry = 0;
+          s.credential_generation = 0;
           s.credentials.clear();
           s.large_blob_array.clear();
           s.by_rp_.clear();
@@ -105,7 +114,11 @@ void apply(State& s, const Mutation& m) {
 void load_credential(State& s, Credential&& c) {
   const bool fresh = s.credentials.empty() || s.credentials.rbegin()->first < c.id;
   if (!fresh || !s.by_user_.try_emplace(std::pair<std::string, Bytes>(c.rp_id, c.user_id), c.id).second) {
-    apply(s, Mutation{change::PutCredential{std::move(c)}});  // out of order or replacing: the general path
+    // Out of order or replacing: the general path, which must not count as a
+    // change of the credentials (the snapshot's generation already does).
+    const uint64_t generation = s.credential_generation;
+    apply(s, Mutation{change::PutCredential{std::move(c)}});
+    s.credential_generation = generation;
     return;
   }
   s.next_credential_seq = std::max(s.next_credential_seq, c.created + 1);

@@ -63,6 +63,9 @@ struct AuthenticatorConfig {
   bool force_pin_change = false;                   // PIN tokens refused until changePIN
   bool always_uv = false;
   bool enterprise_attestation = false;
+  // CTAP 2.2 setMinPINLength pinComplexityPolicy: once on, setPIN/changePIN refuse
+  // PINs that fail vauth's complexity rules (pin_policy.h) until a reset.
+  bool pin_complexity_policy = false;
   bool operator==(const AuthenticatorConfig&) const = default;
 };
 
@@ -83,6 +86,16 @@ struct State {
   uint8_t uv_retries = 8;               // built-in user verification attempts left
   AuthenticatorConfig config;
   std::vector<Enrollment> enrollments;  // in enrollment order
+  // CTAP 2.2 persistentPinUvAuthToken (the pcmr permission's token): 32 random
+  // bytes that outlive power cycles; empty until first issued, cleared by a PIN
+  // change and by reset.
+  Bytes persistent_token;
+  // CTAP 2.2 getInfo uvCountSinceLastPinEntry: built-in UV readings since the
+  // PIN was last entered correctly.
+  uint32_t uv_count_since_pin_entry = 0;
+  // Counts PutCredential and DeleteCredential (0 after reset): the CTAP 2.2
+  // getInfo encCredStoreState changes with it, so a platform knows to list again.
+  uint64_t credential_generation = 0;
 
   // Credentials of one RP, newest first. O(k log n) through an index.
   std::vector<const Credential*> credentials_for_rp(const std::string& rp_id) const;
@@ -122,6 +135,9 @@ struct SetConfig { AuthenticatorConfig config; };
 // Adds a fingerprint, or renames the one with the same template ID.
 struct PutEnrollment { Enrollment enrollment; };
 struct DeleteEnrollment { Bytes template_id; };
+// CTAP 2.2: the persistentPinUvAuthToken (empty: revoked) and the UV count since PIN entry.
+struct SetPersistentToken { Bytes token; };
+struct SetUvCountSincePinEntry { uint32_t count; };
 }  // namespace change
 
 struct Mutation {
@@ -129,7 +145,8 @@ struct Mutation {
                change::DeleteCredential, change::SetPin, change::SetPinRetries,
                change::SetSignCount, change::Reset, change::SetLargeBlobArray,
                change::SetPinCodePoints, change::SetUvRetries, change::SetConfig,
-               change::PutEnrollment, change::DeleteEnrollment>
+               change::PutEnrollment, change::DeleteEnrollment, change::SetPersistentToken,
+               change::SetUvCountSincePinEntry>
       change;
 };
 

@@ -32,7 +32,8 @@ from test_usbip_python_fido2 import attach, open_fido  # noqa: E402
 from usbip_client import UsbipError, devlist as usbip_devlist  # noqa: E402
 
 from fido2.ctap import CtapError  # noqa: E402
-from fido2.ctap2 import Ctap2  # noqa: E402
+from fido2.ctap2 import Ctap2, CredentialManagement  # noqa: E402
+from fido2.ctap2.pin import ClientPin  # noqa: E402
 
 READY_LINE = re.compile(r"ready: device 1 .*usbip (127\.0\.0\.1):(\d+)")
 RP = {"id": "example.org", "name": "Example"}
@@ -295,6 +296,22 @@ def test_pin_reset_power_cycle(d):
     c = Client(d)
     try:
         check(c.ctap.get_info().options.get("clientPin") is True, "getInfo clientPin after set-pin")
+        # A CTAP 2.2 persistent (pcmr, 0x40) token from this PIN...
+        client_pin = ClientPin(c.ctap)
+        pcmr = CredentialManagement(c.ctap, client_pin.protocol, client_pin.get_pin_token("123456", permissions=0x40))
+        pcmr.get_metadata()
+    finally:
+        c.close()
+    # ...dies when the control API sets another PIN, as after changePIN.
+    d.ctl("set-pin", "1", "654321")
+    c = Client(d)
+    try:
+        pcmr.ctap = c.ctap
+        pcmr.get_metadata()
+    except CtapError as e:
+        check(e.code == CtapError.ERR.PIN_AUTH_INVALID, e)
+    else:
+        raise AssertionError("the pcmr token outlived a PIN set through the control API")
     finally:
         c.close()
     d.ctl("set-pin", "1", "12", expect=1)  # too short: refused, PIN unchanged

@@ -351,6 +351,34 @@ TEST_CASE("personas: getInfo and commands follow the profile") {
     // Served through the preview command only.
     CHECK(h.call(0x0a, ctaptest::Map{{1, 1}}).status == ctap::Status::InvalidCommand);
     CHECK(h.call(0x41, ctaptest::Map{{1, 1}}).status != ctap::Status::InvalidCommand);
+    // A 5.4.3 key predates CTAP 2.2: none of its getInfo fields, no perCredMgmtRO.
+    for (int key = 0x15; key <= 0x1f; ++key) CHECK_FALSE(r.get(cbor::Value(key)));
+    CHECK_FALSE(options->find(cbor::Value("perCredMgmtRO")));
+  }
+  SUBCASE("ctap2.0: no CTAP 2.2 getInfo fields either") {
+    ctaptest::Harness h(ok("persona = \"ctap2.0\"").profile);
+    auto r = h.call(ctaptest::kGetInfo);
+    REQUIRE(r.ok());
+    for (int key = 0x15; key <= 0x1f; ++key) CHECK_FALSE(r.get(cbor::Value(key)));
+    CHECK_FALSE(r.get(cbor::Value(4))->find(cbor::Value("perCredMgmtRO")));
+  }
+  SUBCASE("the CTAP 2.2 persona keys: per-cred-mgmt-ro, pin-complexity-policy(-url)") {
+    const ctap::Profile p =
+        ok("[[device]]\npersona = \"x\"\n[personas.x]\nper-cred-mgmt-ro = false\n"
+           "pin-complexity-policy = true\npin-complexity-policy-url = \"https://example.com/pin\"\n")
+            .device(0)
+            .profile;
+    CHECK_FALSE(p.persistent_cred_mgmt_ro);
+    CHECK(p.pin_complexity_policy);
+    CHECK(p.pin_complexity_policy_url == "https://example.com/pin");
+    ctaptest::Harness h(p);
+    auto r = h.call(ctaptest::kGetInfo);
+    REQUIRE(r.ok());
+    CHECK_FALSE(r.get(cbor::Value(4))->find(cbor::Value("perCredMgmtRO")));
+    CHECK(*r.get(cbor::Value(0x1b)) == cbor::Value(true));
+    CHECK(*r.get(cbor::Value(0x1c)) == cbor::Value(to_bytes("https://example.com/pin")));
+    CHECK(has(error_of("[personas.a]\npin-complexity-policy-url = 7\n"),
+              "pin-complexity-policy-url must be a URL string"));
   }
   SUBCASE("u2f-only: no CBOR at all") {
     ctaptest::Harness h(ok("persona = \"u2f-only\"").profile);

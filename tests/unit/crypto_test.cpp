@@ -277,6 +277,21 @@ TEST_CASE("AES-256-CBC (NIST SP 800-38A F.2.5/F.2.6)") {
   }
 }
 
+TEST_CASE("AES-128-CBC (NIST SP 800-38A F.2.1/F.2.2)") {
+  Bytes key = hex("2b7e151628aed2a6abf7158809cf4f3c");
+  Bytes iv = hex("000102030405060708090a0b0c0d0e0f");
+  Bytes plain = hex(
+      "6bc1bee22e409f96e93d7e117393172aae2d8a571e03ac9c9eb76fac45af8e51"
+      "30c81c46a35ce411e5fbc1191a0a52eff69f2445df4f9b17ad2b417be66c3710");
+  Bytes cipher = hex(
+      "7649abac8119b246cee98e9b12e9197d5086cb9b507219ee95db113a917678b2"
+      "73bed6b8e3c1743b7116e69e222295163ff1caa1681fac09120eca307586e1a7");
+  CHECK(aes128_cbc_encrypt(key, iv, plain) == cipher);
+  CHECK(aes128_cbc_decrypt(key, iv, cipher) == plain);
+  CHECK_FALSE(aes128_cbc_encrypt(Bytes(32), iv, plain).has_value());  // an AES-256 key is not one
+  CHECK_FALSE(aes128_cbc_decrypt(key, iv, Bytes(17)).has_value());
+}
+
 TEST_CASE("AES-256-GCM (GCM spec test cases 14 and 16)") {
   SUBCASE("test case 16: 256-bit key, AAD, 60-byte plaintext") {
     Bytes key = hex("feffe9928665731c6d6a8f9467308308feffe9928665731c6d6a8f9467308308");

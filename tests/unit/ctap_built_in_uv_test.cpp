@@ -194,7 +194,8 @@ TEST_CASE("getPinUvAuthTokenUsingUvWithPermissions: the errors, in the spec's or
   CHECK(h.call(kClientPin, Map{{2, 6}, {3, p.platform_key()}, {9, 1}}).status == Status::MissingParameter);
   CHECK(h.call(kClientPin, Map{{1, 3}, {2, 6}, {3, p.platform_key()}, {9, 1}}).status == Status::InvalidParameter);
   CHECK(h.call(kClientPin, Map{{1, 2}, {2, 6}, {3, p.platform_key()}, {9, 0}}).status == Status::InvalidParameter);
-  CHECK(h.call(kClientPin, Map{{1, 2}, {2, 6}, {3, p.platform_key()}, {9, 0x40}}).status ==
+  // 0x80 is no permission at all (0x40, pcmr, is granted since CTAP 2.2 support).
+  CHECK(h.call(kClientPin, Map{{1, 2}, {2, 6}, {3, p.platform_key()}, {9, 0x80}}).status ==
         Status::UnauthorizedPermission);
   // No finger enrolled: NOT_ALLOWED.
   CHECK_FALSE(p.uv_token(kPermMc));

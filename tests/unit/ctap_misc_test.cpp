@@ -35,7 +35,7 @@ TEST_CASE("getInfo reports versions, AAGUID, options, maxMsgSize and PIN protoco
   const cbor::Value* extensions = r.get(2);
   REQUIRE(extensions);
   CHECK(*extensions == cbor::Value(Array{"credProtect", "hmac-secret", "hmac-secret-mc", "credBlob", "largeBlobKey",
-                                          "minPinLength", "thirdPartyPayment"}));
+                                          "minPinLength", "thirdPartyPayment", "pinComplexityPolicy"}));
 
   const cbor::Value* aaguid = r.get(3);
   REQUIRE(aaguid);

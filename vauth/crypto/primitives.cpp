@@ -20,6 +20,7 @@ using detail::throw_openssl;
 
 constexpr size_t kSha256Size = 32;
 constexpr size_t kAesKeySize = 32;
+constexpr size_t kAes128KeySize = 16;
 constexpr size_t kAesBlockSize = 16;
 constexpr size_t kGcmNonceSize = 12;
 constexpr size_t kGcmTagSize = 16;
@@ -29,24 +30,23 @@ void* param_data(ByteView v) { return const_cast<unsigned char*>(data_or_empty(v
 char* param_name(const char* s) { return const_cast<char*>(s); }
 
 // One-shot encrypt/decrypt of whole blocks; the caller has checked the sizes.
-Bytes aes256_cbc(ByteView key, ByteView iv, ByteView in, bool encrypt) {
+Bytes aes_cbc(const EVP_CIPHER* cipher, ByteView key, ByteView iv, ByteView in, bool encrypt) {
   detail::EvpCipherCtxPtr ctx(EVP_CIPHER_CTX_new());
-  if (!ctx || EVP_CipherInit_ex2(ctx.get(), EVP_aes_256_cbc(), key.data(), iv.data(),
-                                 encrypt ? 1 : 0, nullptr) != 1)
-    throw_openssl("AES-256-CBC init");
+  if (!ctx || EVP_CipherInit_ex2(ctx.get(), cipher, key.data(), iv.data(), encrypt ? 1 : 0, nullptr) != 1)
+    throw_openssl("AES-CBC init");
   // CTAP PIN protocols encrypt whole blocks with no padding.
-  if (EVP_CIPHER_CTX_set_padding(ctx.get(), 0) != 1) throw_openssl("AES-256-CBC padding");
+  if (EVP_CIPHER_CTX_set_padding(ctx.get(), 0) != 1) throw_openssl("AES-CBC padding");
   Bytes out(in.size() + kAesBlockSize);
   int len = 0, final_len = 0;
   if (EVP_CipherUpdate(ctx.get(), out.data(), &len, data_or_empty(in), static_cast<int>(in.size())) != 1 ||
       EVP_CipherFinal_ex(ctx.get(), out.data() + len, &final_len) != 1)
-    throw_openssl("AES-256-CBC");
+    throw_openssl("AES-CBC");
   out.resize(static_cast<size_t>(len + final_len));
   return out;
 }
 
-bool valid_cbc_args(ByteView key, ByteView iv, ByteView data) {
-  return key.size() == kAesKeySize && iv.size() == kAesBlockSize && data.size() % kAesBlockSize == 0;
+bool valid_cbc_args(ByteView key, ByteView iv, ByteView data, size_t key_size = kAesKeySize) {
+  return key.size() == key_size && iv.size() == kAesBlockSize && data.size() % kAesBlockSize == 0;
 }
 
 detail::EvpCipherCtxPtr gcm_context(ByteView key, ByteView nonce, ByteView aad, bool encrypt) {
@@ -120,12 +120,22 @@ Bytes hkdf_sha256(ByteView ikm, ByteView salt, ByteView info, size_t length) {
 
 std::optional<Bytes> aes256_cbc_encrypt(ByteView key, ByteView iv, ByteView plaintext) {
   if (!valid_cbc_args(key, iv, plaintext)) return std::nullopt;
-  return aes256_cbc(key, iv, plaintext, true);
+  return aes_cbc(EVP_aes_256_cbc(), key, iv, plaintext, true);
 }
 
 std::optional<Bytes> aes256_cbc_decrypt(ByteView key, ByteView iv, ByteView ciphertext) {
   if (!valid_cbc_args(key, iv, ciphertext)) return std::nullopt;
-  return aes256_cbc(key, iv, ciphertext, false);
+  return aes_cbc(EVP_aes_256_cbc(), key, iv, ciphertext, false);
+}
+
+std::optional<Bytes> aes128_cbc_encrypt(ByteView key, ByteView iv, ByteView plaintext) {
+  if (!valid_cbc_args(key, iv, plaintext, kAes128KeySize)) return std::nullopt;
+  return aes_cbc(EVP_aes_128_cbc(), key, iv, plaintext, true);
+}
+
+std::optional<Bytes> aes128_cbc_decrypt(ByteView key, ByteView iv, ByteView ciphertext) {
+  if (!valid_cbc_args(key, iv, ciphertext, kAes128KeySize)) return std::nullopt;
+  return aes_cbc(EVP_aes_128_cbc(), key, iv, ciphertext, false);
 }
 
 std::optional<Bytes> aes256_gcm_seal(ByteView key, ByteView nonce, ByteView aad, ByteView plaintext) {

@@ -16,6 +16,10 @@ Bytes hkdf_sha256(ByteView ikm, ByteView salt, ByteView info, size_t length);
 // 32 bytes, the IV not 16, or the input not a whole number of blocks.
 std::optional<Bytes> aes256_cbc_encrypt(ByteView key, ByteView iv, ByteView plaintext);
 std::optional<Bytes> aes256_cbc_decrypt(ByteView key, ByteView iv, ByteView ciphertext);
+// AES-128-CBC without padding, the same rules with a 16-byte key (CTAP 2.2
+// encIdentifier / encCredStoreState).
+std::optional<Bytes> aes128_cbc_encrypt(ByteView key, ByteView iv, ByteView plaintext);
+std::optional<Bytes> aes128_cbc_decrypt(ByteView key, ByteView iv, ByteView ciphertext);
 
 // AES-256-GCM with a 12-byte nonce and 16-byte tag appended to the ciphertext.
 std::optional<Bytes> aes256_gcm_seal(ByteView key, ByteView nonce, ByteView aad, ByteView plaintext);

@@ -25,9 +25,13 @@ void Session::verify_user(UvRequest req, std::function<void(Status)> then) {
   const uint8_t before = state().uv_retries;
   if (before == 0) return then(Status::UvBlocked);  // at once, without a reading: fall back to the PIN
   // The attempt is spent durably before the reading, so pulling the plug during
-  // a wrong finger costs the attempt (like the PIN retry counter).
-  store.commit(store::Mutation{store::change::SetUvRetries{static_cast<uint8_t>(before - 1)}});
-  read_sensor(std::move(req), [this, before, then = std::move(then)](UvResult r) {
+  // a wrong finger costs the attempt (like the PIN retry counter). It also
+  // counts towards getInfo uvCountSinceLastPinEntry (CTAP 2.2), match or not.
+  const uint32_t count = state().uv_count_since_pin_entry;
+  store.commit(std::vector<store::Mutation>{
+      store::Mutation{store::change::SetUvRetries{static_cast<uint8_t>(before - 1)}},
+      store::Mutation{store::change::SetUvCountSincePinEntry{count == UINT32_MAX ? count : count + 1}}});
+  read_sensor(std::move(req), [this, before, count, then = std::move(then)](UvResult r) {
     switch (r) {
       case UvResult::Match:
         store.commit(store::Mutation{store::change::SetUvRetries{profile.max_uv_retries}});
@@ -36,7 +40,8 @@ void Session::verify_user(UvRequest req, std::function<void(Status)> then) {
       case UvResult::TimedOut:
       case UvResult::Cancelled:
         // No finger was read: the attempt is given back.
-        store.commit(store::Mutation{store::change::SetUvRetries{before}});
+        store.commit(std::vector<store::Mutation>{store::Mutation{store::change::SetUvRetries{before}},
+                                                  store::Mutation{store::change::SetUvCountSincePinEntry{count}}});
         return then(r == UvResult::TimedOut ? Status::UserActionTimeout : Status::KeepaliveCancel);
     }
   });

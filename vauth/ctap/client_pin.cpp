@@ -8,6 +8,7 @@
 #include "vauth/ctap/commands.h"
 #include "vauth/ctap/cose_key.h"
 #include "vauth/ctap/fields.h"
+#include "vauth/ctap/persistent_token.h"
 #include "vauth/ctap/pin_policy.h"
 #include "vauth/ctap/pin_protocol.h"
 #include "vauth/ctap/pin_token.h"
@@ -32,7 +33,40 @@ uint8_t supported_permissions(const Session& s) {
   if (s.profile.built_in_uv) p |= permission::kBioEnrollment;
   if (s.profile.authenticator_config) p |= permission::kAuthenticatorConfig;
   if (s.profile.max_serialized_large_blob_array > 0) p |= permission::kLargeBlobWrite;
+  if (persistent_token_supported(s.profile)) p |= permission::kCredentialManagementReadOnly;
   return p;
+}
+
+// The permissions a ...WithPermissions request may ask for. pcmr names the
+// persistentPinUvAuthToken, a different token, so it cannot share a request with
+// permissions of the ordinary token: UNAUTHORIZED_PERMISSION, as for a permission
+// the key cannot grant (what CTAP 2.2 keys such as pico-fido answer).
+Status check_permissions(const Session& s, uint8_t requested) {
+  if ((requested & ~supported_permissions(s)) != 0) return Status::UnauthorizedPermission;
+  if ((requested & permission::kCredentialManagementReadOnly) &&
+      requested != permission::kCredentialManagementReadOnly) {
+    return Status::UnauthorizedPermission;
+  }
+  return Status::Ok;
+}
+
+// The answer to a successful token request: a pcmr request gets the persistent
+// token and leaves the pinUvAuthToken as it was (CTAP 2.2 §6.5.5.7); anything
+// else gets a fresh pinUvAuthToken, which replaces the previous one.
+Response issue_token(Session& s, const PinProtocol* protocol, ByteView shared, uint8_t permissions,
+                     std::optional<std::string> rp_id, bool user_present) {
+  Bytes plain;
+  if (permissions == permission::kCredentialManagementReadOnly) {
+    plain = issue_persistent_token(s);  // bound to no RP: rpId is ignored
+  } else {
+    grant_pin_uv_auth_token(s, protocol, permissions, std::move(rp_id), true);
+    s.token.user_present = user_present;
+    plain = s.token.value;
+  }
+  auto token = protocol->encrypt(shared, plain, s.rng);
+  crypto::cleanse(plain);
+  if (!token) return error(Status::Other);
+  return Response{Status::Ok, cbor::Value(cbor::Value::Map{{kRespPinToken, *token}})};
 }
 
 size_t code_points(ByteView pin) {
@@ -70,7 +104,10 @@ Status decrypt_new_pin(const Session& s, const Exchange& x, const Bytes& new_pin
   auto end = std::find(padded->begin(), padded->end(), uint8_t{0});
   pin.assign(padded->begin(), end);
   crypto::cleanse(*padded);
-  if (!pin_meets_policy(pin, s.min_pin_length())) return Status::PinPolicyViolation;
+  if (!pin_meets_policy(pin, s.min_pin_length()) || (s.pin_complexity_policy() && !pin_meets_complexity_policy(pin))) {
+    crypto::cleanse(pin);
+    return Status::PinPolicyViolation;
+  }
   return Status::Ok;
 }
 
@@ -98,6 +135,10 @@ Status check_pin_hash(Session& s, const Exchange& x, const Bytes& pin_hash_enc) 
   std::vector<store::Mutation> changes{store::Mutation{store::change::SetPinRetries{s.profile.max_pin_retries}}};
   if (s.profile.built_in_uv && s.state().uv_retries != s.profile.max_uv_retries) {
     changes.push_back(store::Mutation{store::change::SetUvRetries{s.profile.max_uv_retries}});
+  }
+  // getInfo uvCountSinceLastPinEntry counts from here again.
+  if (s.state().uv_count_since_pin_entry != 0) {
+    changes.push_back(store::Mutation{store::change::SetUvCountSincePinEntry{0}});
   }
   s.store.commit(changes);
   return Status::Ok;
@@ -139,6 +180,9 @@ Response change_pin(Session& s, Fields& f, const PinProtocol* protocol) {
     return error(Status::PinPolicyViolation);
   }
   std::vector<store::Mutation> changes = new_pin_changes(s, pin);
+  // The persistentPinUvAuthToken speaks for the old PIN: it goes in the same
+  // commit as the new PIN (CTAP 2.2 changePIN resets it), so no crash can split them.
+  if (!s.state().persistent_token.empty()) changes.push_back(store::Mutation{store::change::SetPersistentToken{}});
   if (s.state().config.force_pin_change) {
     store::AuthenticatorConfig config = s.state().config;
     config.force_pin_change = false;
@@ -161,7 +205,7 @@ Response get_token(Session& s, Fields& f, const PinProtocol* protocol, bool with
   if (with_permissions) {
     if (*permissions <= 0 || *permissions > 0xff) return error(Status::InvalidParameter);
     granted = static_cast<uint8_t>(*permissions);
-    if ((granted & ~supported_permissions(s)) != 0) return error(Status::UnauthorizedPermission);
+    if (Status st = check_permissions(s, granted); st != Status::Ok) return error(st);
   } else if (permissions || rp_id) {
     return error(Status::InvalidParameter);  // getPinToken takes neither
   }
@@ -174,10 +218,7 @@ Response get_token(Session& s, Fields& f, const PinProtocol* protocol, bool with
 
   std::optional<std::string> bound;
   if (rp_id) bound = *rp_id;
-  grant_pin_uv_auth_token(s, protocol, granted, std::move(bound), true);
-  auto token = protocol->encrypt(x.shared, s.token.value, s.rng);
-  if (!token) return error(Status::Other);
-  return Response{Status::Ok, cbor::Value(cbor::Value::Map{{kRespPinToken, *token}})};
+  return issue_token(s, protocol, x.shared, granted, std::move(bound), false);
 }
 
 // getPinUvAuthTokenUsingUvWithPermissions (0x06): a token for a finger on the
@@ -189,7 +230,7 @@ void get_token_using_uv(Session& s, Fields& f, const PinProtocol* protocol, Done
   if (!f.any(kKeyAgreement)) return done(error(Status::MissingParameter));
   if (*permissions <= 0 || *permissions > 0xff) return done(error(Status::InvalidParameter));
   const auto granted = static_cast<uint8_t>(*permissions);
-  if ((granted & ~supported_permissions(s)) != 0) return done(error(Status::UnauthorizedPermission));
+  if (Status st = check_permissions(s, granted); st != Status::Ok) return done(error(st));
   if (!s.uv_configured()) return done(error(Status::NotAllowed));  // no sensor, or no finger enrolled
   if (s.state().uv_retries == 0) return done(error(Status::UvBlocked));
   Exchange x;
@@ -199,11 +240,7 @@ void get_token_using_uv(Session& s, Fields& f, const PinProtocol* protocol, Done
   UvRequest reading{"getPinUvAuthToken", rp_id ? *rp_id : ""};
   s.verify_user(std::move(reading), [&s, done, granted, x = std::move(x), bound = std::move(bound)](Status st) {
     if (st != Status::Ok) return done(error(st));
-    grant_pin_uv_auth_token(s, x.protocol, granted, bound, true);
-    s.token.user_present = true;  // the finger was a touch too
-    auto token = x.protocol->encrypt(x.shared, s.token.value, s.rng);
-    if (!token) return done(error(Status::Other));
-    done(Response{Status::Ok, cbor::Value(cbor::Value::Map{{kRespPinToken, *token}})});
+    done(issue_token(s, x.protocol, x.shared, granted, bound, true));  // the finger was a touch too
   });
 }
 

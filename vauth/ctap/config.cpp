@@ -15,7 +15,8 @@ namespace {
 // Request keys.
 constexpr int kSubCommand = 1, kSubCommandParams = 2, kPinUvAuthProtocol = 3, kPinUvAuthParam = 4;
 // setMinPINLength subCommandParams keys.
-constexpr int kNewMinPinLength = 1, kMinPinLengthRpIds = 2, kForceChangePin = 3;
+constexpr int kNewMinPinLength = 1, kMinPinLengthRpIds = 2, kForceChangePin = 3,
+              kPinComplexityPolicy = 4;  // CTAP 2.2
 
 namespace sub {
 constexpr int64_t kEnableEnterpriseAttestation = 1, kToggleAlwaysUv = 2, kSetMinPinLength = 3, kVendorPrototype = 0xff;
@@ -58,14 +59,20 @@ Response toggle_always_uv(Session& s) {
 }
 
 // §6.11.4: the minimum only grows; listing RP IDs replaces the list; the PIN
-// must change when asked to or when it is now too short.
+// must change when asked to or when it is now too short. CTAP 2.2's
+// pinComplexityPolicy (0x04) likewise only tightens: true turns the policy on,
+// false while it is on is PIN_POLICY_VIOLATION. Turning it on does not force a
+// PIN change by itself (the key cannot judge a PIN it only keeps a hash of);
+// the platform adds forceChangePin when it wants one.
 Response set_min_pin_length(Session& s, const cbor::Value::Map* params) {
   const cbor::Value::Map empty;
   Fields f(params ? *params : empty);
   auto length = f.integer(kNewMinPinLength, false);
   const cbor::Value::Array* rp_ids = f.array(kMinPinLengthRpIds, false);
   auto force = f.boolean(kForceChangePin, false);
+  auto complexity = f.boolean(kPinComplexityPolicy, false);
   if (!f.ok()) return error(f.error());
+  if (complexity && !*complexity && s.pin_complexity_policy()) return error(Status::PinPolicyViolation);
   const size_t current = s.min_pin_length();
   if (length && (*length < 0 || *length > 63)) return error(Status::PinPolicyViolation);  // no PIN could meet it
   const size_t wanted = length ? static_cast<size_t>(*length) : current;
@@ -83,6 +90,7 @@ Response set_min_pin_length(Session& s, const cbor::Value::Map* params) {
   store::AuthenticatorConfig config = s.state().config;
   config.min_pin_length = static_cast<uint8_t>(wanted);
   if (rp_ids) config.min_pin_length_rp_ids = std::move(ids);
+  if (complexity.value_or(false)) config.pin_complexity_policy = true;
   const bool too_short = s.pin_set() && s.state().pin_code_points != 0 && s.state().pin_code_points < wanted;
   if (force.value_or(false) || too_short) config.force_pin_change = true;
   commit_config(s, std::move(config));

@@ -10,6 +10,7 @@
 #include "vauth/crypto/primitives.h"
 #include "vauth/ctap/cose_key.h"
 #include "vauth/ctap/fields.h"
+#include "vauth/ctap/persistent_token.h"
 #include "vauth/ctap/pin_token.h"
 #include "vauth/ctap/session.h"
 
@@ -43,21 +44,43 @@ struct Request {
   std::optional<int64_t> pin_uv_auth_protocol;
 };
 
+// Which token authorised a request.
+enum class Authority {
+  Token,       // the pinUvAuthToken with the cm permission (possibly bound to one RP)
+  Persistent,  // the persistentPinUvAuthToken (pcmr): read-only, bound to no RP
+};
+
 // pinUvAuthParam = authenticate(pinUvAuthToken, subCommand || subCommandParams)
 // and a token with the cm permission (§6.8 steps common to the authenticated
-// subcommands). The decoder accepts only canonical CBOR, so encoding the
+// subcommands). The read-only subcommands also accept the persistent token
+// (CTAP 2.2 pcmr); for the others a MAC under it is just a wrong MAC
+// (PIN_AUTH_INVALID). The decoder accepts only canonical CBOR, so encoding the
 // parameters again reproduces the bytes the platform authenticated.
-Status authorise(Session& s, const Request& r) {
+Status authorise(Session& s, const Request& r, bool read_only, Authority& authority) {
+  authority = Authority::Token;
   if (!r.pin_uv_auth_param) return Status::PuatRequired;
   if (!r.pin_uv_auth_protocol) return Status::MissingParameter;
   Bytes message{static_cast<uint8_t>(r.sub_command)};
   if (r.params) append(message, cbor::encode(cbor::Value(*r.params)));
+  const bool offered = pin_protocol(*r.pin_uv_auth_protocol) && s.profile.pin_protocol_enabled(*r.pin_uv_auth_protocol);
+  if (read_only && offered && persistent_token_supported(s.profile) &&
+      verify_persistent_token(s, *r.pin_uv_auth_protocol, *r.pin_uv_auth_param, message)) {
+    authority = Authority::Persistent;
+    return Status::Ok;
+  }
   if (Status st = verify_pin_uv_auth_param(s, *r.pin_uv_auth_protocol, *r.pin_uv_auth_param, message);
       st != Status::Ok) {
     return st;
   }
   // No RP here: credential management checks a bound RP ID but never binds one.
   return require_permission(s, permission::kCredentialManagement, nullptr);
+}
+
+// A read-only subcommand that needs a token bound to no RP (getCredsMetadata, enumerateRPsBegin).
+Status authorise_unbound(Session& s, const Request& r) {
+  Authority authority;
+  if (Status st = authorise(s, r, true, authority); st != Status::Ok) return st;
+  return authority == Authority::Token && s.token.rp_id ? kWrongRp : Status::Ok;
 }
 
 // The token is bound to no RP, or to `rp_id`. Never binds (unlike makeCredential).
@@ -105,8 +128,7 @@ Response reply(cbor::Value::Map m) {
 }
 
 Response get_creds_metadata(Session& s, const Request& r) {
-  if (Status st = authorise(s, r); st != Status::Ok) return error(st);
-  if (s.token.rp_id) return error(kWrongRp);
+  if (Status st = authorise_unbound(s, r); st != Status::Ok) return error(st);
   const size_t existing = s.state().credentials.size();
   const size_t max = s.profile.max_resident_credentials;
   cbor::Value::Map out;
@@ -116,8 +138,7 @@ Response get_creds_metadata(Session& s, const Request& r) {
 }
 
 Response enumerate_rps_begin(Session& s, const Request& r) {
-  if (Status st = authorise(s, r); st != Status::Ok) return error(st);
-  if (s.token.rp_id) return error(kWrongRp);
+  if (Status st = authorise_unbound(s, r); st != Status::Ok) return error(st);
   const std::set<std::string> ids = stored_rp_ids(s.state());
   if (ids.empty()) return error(Status::NoCredentials);
   cbor::Value::Map out = rp_entry(s.state(), *ids.begin());
@@ -144,8 +165,11 @@ Response enumerate_credentials_begin(Session& s, const Request& r) {
   Fields p(*r.params);
   const Bytes* rp_id_hash = p.bytes(kParamRpIdHash, true);
   if (!p.ok()) return error(p.error());
-  if (Status st = authorise(s, r); st != Status::Ok) return error(st);
-  if (s.token.rp_id && crypto::sha256(to_bytes(*s.token.rp_id)) != *rp_id_hash) return error(kWrongRp);
+  Authority authority;
+  if (Status st = authorise(s, r, true, authority); st != Status::Ok) return error(st);
+  if (authority == Authority::Token && s.token.rp_id && crypto::sha256(to_bytes(*s.token.rp_id)) != *rp_id_hash) {
+    return error(kWrongRp);
+  }
 
   std::optional<std::string> rp_id;
   for (const std::string& id : stored_rp_ids(s.state())) {
@@ -199,7 +223,8 @@ Response delete_credential(Session& s, const Request& r) {
   Fields p(*r.params);
   const store::Credential* c = nullptr;
   if (Status st = parse_credential_id(p, s.state(), c); st != Status::Ok) return error(st);
-  if (Status st = authorise(s, r); st != Status::Ok) return error(st);
+  Authority authority;
+  if (Status st = authorise(s, r, false, authority); st != Status::Ok) return error(st);
   if (!c) return error(Status::NoCredentials);
   if (Status st = require_rp(s, c->rp_id); st != Status::Ok) return error(st);
   const Bytes id = c->id;  // `c` points into the state the commit changes
@@ -220,7 +245,8 @@ Response update_user_information(Session& s, const Request& r) {
   const std::string* display_name = u.text("displayName", false);
   u.text("icon", false);
   if (!u.ok()) return error(u.error());
-  if (Status st = authorise(s, r); st != Status::Ok) return error(st);
+  Authority authority;
+  if (Status st = authorise(s, r, false, authority); st != Status::Ok) return error(st);
   if (!c) return error(Status::NoCredentials);
   if (Status st = require_rp(s, c->rp_id); st != Status::Ok) return error(st);
   if (*user_id != c->user_id) return error(Status::InvalidParameter);

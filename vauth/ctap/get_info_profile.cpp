@@ -1,5 +1,7 @@
 #include "vauth/ctap/get_info_profile.h"
 
+#include <algorithm>
+
 #include "vauth/ctap/status.h"
 
 namespace vauth::ctap {
@@ -8,6 +10,16 @@ namespace {
 // getInfo keys (CTAP 2.1 §6.4).
 constexpr int kVersions = 0x01, kExtensions = 0x02, kOptions = 0x04, kPinUvAuthProtocols = 0x06,
               kTransports = 0x09, kFirmwareVersion = 0x0e;
+// CTAP 2.2/2.3 keys: vendorPrototypeConfigCommands (0x15) up to authenticatorConfigCommands (0x1F).
+constexpr int kFirstCtap22Key = 0x15, kTransportsForReset = 0x1a, kAuthenticatorConfigCommands = 0x1f;
+
+// A persona that says neither FIDO_2_1 nor anything later is a key from before
+// CTAP 2.2 existed (ctap2.0, yubikey5 with FIDO_2_1_PRE): it has none of the 2.2 fields.
+bool advertises_ctap21(const Profile& p) {
+  if (!p.versions) return true;
+  return std::any_of(p.versions->begin(), p.versions->end(),
+                     [](const std::string& v) { return v == "FIDO_2_1" || v == "FIDO_2_2" || v == "FIDO_2_3"; });
+}
 
 cbor::Value::Array text_array(const std::vector<std::string>& items) {
   cbor::Value::Array out;
@@ -33,6 +45,16 @@ void drop_options_of_disabled_commands(const Profile& p, cbor::Value::Map& optio
     options.erase(cbor::Value("setMinPINLength"));
   }
   if (!p.pin_uv_auth_token) options.erase(cbor::Value("pinUvAuthToken"));
+}
+
+void drop_ctap22_fields(cbor::Value::Map& info) {
+  for (auto it = info.begin(); it != info.end();) {
+    const bool later = it->first.is_unsigned() && it->first.as_unsigned() >= kFirstCtap22Key;
+    it = later ? info.erase(it) : std::next(it);
+  }
+  if (auto it = info.find(cbor::Value(kOptions)); it != info.end() && it->second.is_map()) {
+    it->second.as_map().erase(cbor::Value("perCredMgmtRO"));
+  }
 }
 
 }  // namespace
@@ -64,6 +86,16 @@ void shape_info_for_profile(const Profile& p, cbor::Value::Map& info) {
   info[cbor::Value(kPinUvAuthProtocols)] = std::move(protocols);
   info[cbor::Value(kTransports)] = text_array(p.transports);
   if (p.firmware_version) info[cbor::Value(kFirmwareVersion)] = *p.firmware_version;
+
+  if (!advertises_ctap21(p)) {
+    drop_ctap22_fields(info);
+    return;
+  }
+  // authenticatorReset is served on every transport the key has.
+  if (info.contains(cbor::Value(kTransportsForReset))) {
+    info[cbor::Value(kTransportsForReset)] = text_array(p.transports);
+  }
+  if (!p.command_enabled(command::kConfig)) info.erase(cbor::Value(kAuthenticatorConfigCommands));
 }
 
 }  // namespace vauth::ctap

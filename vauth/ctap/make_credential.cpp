@@ -19,7 +19,7 @@ namespace {
 
 constexpr int kClientDataHash = 1, kRp = 2, kUser = 3, kPubKeyCredParams = 4, kExcludeList = 5,
               kExtensions = 6, kOptions = 7, kPinUvAuthParam = 8, kPinUvAuthProtocol = 9,
-              kEnterpriseAttestation = 0x0a;
+              kEnterpriseAttestation = 0x0a, kAttestationFormatsPreference = 0x0b;
 constexpr int kRespEpAtt = 4, kRespLargeBlobKey = 5;
 constexpr size_t kMaxUserIdLength = 64;
 
@@ -38,9 +38,32 @@ struct Request {
   uint8_t cred_protect = 1;
   bool cred_protect_requested = false;
   bool min_pin_length_requested = false;  // the minPinLength extension (CTAP 2.1 §12.4)
+  bool pin_complexity_requested = false;  // the pinComplexityPolicy extension (CTAP 2.2)
   MakeCredentialExtensions ext;           // the other extensions (extensions.h)
   int64_t enterprise_attestation = 0;     // 0: none asked; 1 vendor-facilitated; 2 platform-managed
+  AttestationMode attestation = AttestationMode::Batch;  // the everyday statement, after the platform's preference
 };
+
+// attestationFormatsPreference (CTAP 2.2, makeCredential 0x0B): an array of
+// format identifiers, most preferred first. The first one this key can make
+// wins: "packed" (unless the profile says none) or "none"; unknown ones are
+// skipped, and with none known (or an empty list) the profile's own choice
+// stands. Not an array of text strings: CBOR_UNEXPECTED_TYPE.
+Status choose_attestation(const Profile& profile, const cbor::Value::Array* preference, AttestationMode& out) {
+  out = profile.attestation;
+  if (!preference) return Status::Ok;
+  for (const cbor::Value& format : *preference) {
+    if (!format.is_text()) return Status::CborUnexpectedType;
+  }
+  for (const cbor::Value& format : *preference) {
+    if (format.as_text() == "none") {
+      out = AttestationMode::None;
+      return Status::Ok;
+    }
+    if (format.as_text() == "packed" && profile.attestation != AttestationMode::None) return Status::Ok;
+  }
+  return Status::Ok;
+}
 
 // Extension inputs. Unknown extensions are ignored (CTAP 2.1 §6.1.2 step 4).
 // credProtect: 1 userVerificationOptional, 2 userVerificationOptionalWithCredentialIDList,
@@ -52,6 +75,8 @@ void parse_extensions(const cbor::Value::Map* extensions, Request& r) {
   if (!extensions) return;
   auto min_pin = extensions->find(cbor::Value("minPinLength"));
   r.min_pin_length_requested = min_pin != extensions->end() && min_pin->second == cbor::Value(true);
+  auto complexity = extensions->find(cbor::Value("pinComplexityPolicy"));
+  r.pin_complexity_requested = complexity != extensions->end() && complexity->second == cbor::Value(true);
   auto it = extensions->find(cbor::Value("credProtect"));
   if (it == extensions->end()) return;
   const cbor::Value& v = it->second;
@@ -132,8 +157,12 @@ Response create(Session& s, const Request& r) {
                           extension_outputs);
   // minPinLength: only RPs that authenticatorConfig listed may learn it.
   const auto& min_pin_rps = s.state().config.min_pin_length_rp_ids;
-  if (r.min_pin_length_requested && std::find(min_pin_rps.begin(), min_pin_rps.end(), r.rp_id) != min_pin_rps.end()) {
-    extension_outputs["minPinLength"] = s.min_pin_length();
+  const bool listed_rp = std::find(min_pin_rps.begin(), min_pin_rps.end(), r.rp_id) != min_pin_rps.end();
+  if (r.min_pin_length_requested && listed_rp) extension_outputs["minPinLength"] = s.min_pin_length();
+  // pinComplexityPolicy (CTAP 2.2): whether the key enforces its PIN complexity
+  // policy, for the same RPs that may read minPINLength.
+  if (r.pin_complexity_requested && listed_rp && s.profile.extension_enabled("pinComplexityPolicy")) {
+    extension_outputs["pinComplexityPolicy"] = s.pin_complexity_policy();
   }
   const Bytes large_blob_key = c.large_blob_key;
 
@@ -173,7 +202,7 @@ Response create(Session& s, const Request& r) {
   const bool ep = r.enterprise_attestation == 2 ||
                   (r.enterprise_attestation == 1 && std::find(ep_rps.begin(), ep_rps.end(), r.rp_id) != ep_rps.end());
   AttestationStatement att =
-      attest(s.state(), ep ? AttestationMode::Batch : s.profile.attestation, auth_data, r.client_data_hash, key);
+      attest(s.state(), ep ? AttestationMode::Batch : r.attestation, auth_data, r.client_data_hash, key);
 
   cbor::Value::Map out;
   out[1] = att.format;
@@ -226,7 +255,9 @@ void make_credential(Session& s, const cbor::Value::Map& params, Done done) {
   const Bytes* pin_auth = f.bytes(kPinUvAuthParam, false);
   auto pin_protocol = f.integer(kPinUvAuthProtocol, false);
   auto enterprise = f.integer(kEnterpriseAttestation, false);
+  const cbor::Value::Array* formats = f.array(kAttestationFormatsPreference, false);
   if (!f.ok()) return done(error(f.error()));
+  if (Status st = choose_attestation(s.profile, formats, r.attestation); st != Status::Ok) return done(error(st));
   if (Status st = parse_entities(f, r); st != Status::Ok) return done(error(st));
   if (Status st = quirk_check_display_name(s.profile.quirks, r.user_display_name); st != Status::Ok) return done(error(st));
   if (Status st = quirk_check_extensions(s.profile.quirks, extensions); st != Status::Ok) return done(error(st));

@@ -15,6 +15,17 @@ bool pin_meets_policy(ByteView pin, size_t min_code_points) {
   return code_points >= min_code_points;
 }
 
+bool pin_meets_complexity_policy(ByteView pin) {
+  if (pin.size() < 2) return true;  // minPINLength, not this policy, judges a PIN that short
+  auto all_steps = [&pin](int step) {
+    for (size_t i = 1; i < pin.size(); ++i) {
+      if (static_cast<int>(pin[i]) - static_cast<int>(pin[i - 1]) != step) return false;
+    }
+    return true;
+  };
+  return !all_steps(0) && !all_steps(1) && !all_steps(-1);
+}
+
 Bytes pin_hash(ByteView pin) {
   Bytes h = crypto::sha256(pin);
   h.resize(16);

@@ -17,6 +17,14 @@ inline bool pin_meets_policy(std::string_view pin, const Profile& profile) {
   return pin_meets_policy(ByteView(reinterpret_cast<const uint8_t*>(pin.data()), pin.size()), profile);
 }
 
+// vauth's PIN complexity policy (CTAP 2.2 pinComplexityPolicy; the spec leaves
+// the rules to each authenticator, which may describe them at
+// pinComplexityPolicyURL). A PIN fails it when it is one byte repeated ("0000")
+// or a run of consecutive bytes going up or down ("1234", "4321", "abcd"):
+// the PINs every blocklist starts with. Bytes, not code points, so it judges
+// ASCII characters; a PIN with other characters is rarely such a run anyway.
+bool pin_meets_complexity_policy(ByteView pin);
+
 // What the store keeps of a PIN: LEFT(SHA-256(PIN), 16).
 Bytes pin_hash(ByteView pin);
 inline Bytes pin_hash(std::string_view pin) {

@@ -96,6 +96,13 @@ struct Profile {
   // is given only to these RP IDs; platform-managed (2) to any RP.
   bool enterprise_attestation = true;
   std::vector<std::string> enterprise_attestation_rp_ids;
+  // CTAP 2.2 persistentPinUvAuthToken: the pcmr permission (read-only credential
+  // management with a token that outlives power cycles; getInfo "perCredMgmtRO").
+  bool persistent_cred_mgmt_ro = true;
+  // CTAP 2.2 PIN complexity policy: enforced from the start (otherwise only once
+  // setMinPINLength turns it on), and the URL getInfo gives for it (empty: none).
+  bool pin_complexity_policy = false;
+  std::string pin_complexity_policy_url;
 
   // ---- Persona switches (issue #6; set by vauth/daemon/personas/*.toml) ----
   // What the key advertises and serves beyond the fields above. The defaults

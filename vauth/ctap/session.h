@@ -92,6 +92,8 @@ class Session {
   bool always_uv() const { return state().config.always_uv; }
   // The minimum PIN length in code points: the profile's, or more after setMinPINLength.
   size_t min_pin_length() const;
+  // CTAP 2.2 pinComplexityPolicy: on from the profile, or since setMinPINLength turned it on.
+  bool pin_complexity_policy() const { return profile.pin_complexity_policy || state().config.pin_complexity_policy; }
 
   // The credential `id` names for this RP, if it is ours: it unwraps under our
   // master secret and, if discoverable, the store still holds it.

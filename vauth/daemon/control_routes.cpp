@@ -2,6 +2,7 @@
 
 #include <charconv>
 #include <initializer_list>
+#include <vector>
 
 #include "vauth/ctap/pin_policy.h"
 #include "vauth/daemon/base64url.h"
@@ -215,8 +216,11 @@ ControlResponse ControlRoutes::set_pin(VirtualDevice& d, const nlohmann::json& b
     fail(400, "PIN policy violation", "a PIN has at least " + std::to_string(profile.min_pin_length) +
                                           " characters, at most 63 bytes, and no NUL");
   }
-  d.store().commit(store::Mutation{store::change::SetPin{ctap::pin_hash(pin), profile.max_pin_retries}});
-  // Like changePIN: PIN tokens issued under the old PIN stop working.
+  // Like changePIN: PIN tokens issued under the old PIN stop working, the
+  // CTAP 2.2 persistent (pcmr) token too, in the same commit as the new PIN.
+  d.store().commit(std::vector<store::Mutation>{
+      store::Mutation{store::change::SetPin{ctap::pin_hash(pin), profile.max_pin_retries}},
+      store::Mutation{store::change::SetPersistentToken{}}});
   d.power_cycle();
   events_.publish("device.pin-set", {{"device", d.index()}});
   return ok({{"device", d.index()}, {"pin", {{"set", true}, {"retries", profile.max_pin_retries}}}});

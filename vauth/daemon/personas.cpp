@@ -69,7 +69,8 @@ const std::map<std::string, Setter>& setters() {
       {"ctap2", [](auto& n, auto& p, auto& o) { o.ctap2 = get_bool(n, p, "ctap2"); }},
       {"versions",
        [](auto& n, auto& p, auto& o) {
-         o.versions = get_strings(n, p, "versions", {"U2F_V2", "FIDO_2_0", "FIDO_2_1_PRE", "FIDO_2_1", "FIDO_2_2"});
+         o.versions =
+             get_strings(n, p, "versions", {"U2F_V2", "FIDO_2_0", "FIDO_2_1_PRE", "FIDO_2_1", "FIDO_2_2", "FIDO_2_3"});
        }},
       {"extensions", [](auto& n, auto& p, auto& o) { o.extensions = get_strings(n, p, "extensions"); }},
       {"transports",
@@ -119,6 +120,16 @@ const std::map<std::string, Setter>& setters() {
       {"min-pin-length", [](auto& n, auto& p, auto& o) { o.min_pin_length = get_uint(n, p, "min-pin-length", 4, 63); }},
       {"max-pin-retries",
        [](auto& n, auto& p, auto& o) { o.max_pin_retries = static_cast<uint8_t>(get_uint(n, p, "max-pin-retries", 1, 8)); }},
+      // CTAP 2.2: the pcmr permission, and the PIN complexity policy with its URL.
+      {"per-cred-mgmt-ro",
+       [](auto& n, auto& p, auto& o) { o.persistent_cred_mgmt_ro = get_bool(n, p, "per-cred-mgmt-ro"); }},
+      {"pin-complexity-policy",
+       [](auto& n, auto& p, auto& o) { o.pin_complexity_policy = get_bool(n, p, "pin-complexity-policy"); }},
+      {"pin-complexity-policy-url",
+       [](auto& n, auto& p, auto& o) {
+         if (!n.is_string()) bad(n, p, "pin-complexity-policy-url", "must be a URL string");
+         o.pin_complexity_policy_url = n.as_string()->get();
+       }},
   };
   return s;
 }
