@@ -111,9 +111,15 @@ def test_proxied_key_works(vauthd, vauth, vauthctl, tmp):
         check("maxmsgsiz: 1200" in p.stdout, "the upstream's maxMsgSize did not come through")
         p = run(vauth, sock, ["sh", "-c", FLOW, "flow", tmp, "/dev/hidraw0", "1"])
         check(p.returncode == 0 and "assertion verified" in p.stdout, "credential/assertion through the proxy failed")
+        # The upstream goes away: the client gets an error at once instead of waiting forever.
+        a.stop()
+        started = time.monotonic()
+        p = run(vauth, sock, ["fido2-token", "-I", "/dev/hidraw0"], timeout=60)
+        check(p.returncode != 0 and time.monotonic() - started < 20, "a proxy without its upstream must fail fast")
     finally:
         b_err = b.stop()
         a.stop()
+    check("device 1 lost its upstream" in b_err, "no word on the lost upstream: " + b_err)
     check("forwards to seqpacket " + os.path.join(tmp, "a", "device-1.sock") in b_err, "no word on the upstream: " + b_err)
     # The trace: every packet, and the decoded messages with their timings.
     lines = [json.loads(l) for l in open(os.path.join(tmp, "b.jsonl"))]

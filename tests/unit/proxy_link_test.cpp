@@ -59,17 +59,22 @@ struct EngineUpstream : Upstream {
           if (on_report) on_report(r);
         }) {}
   std::string describe() const override { return "test engine"; }
-  void start(OnReport r, OnFailure) override { on_report = std::move(r); }
+  void start(OnReport r, OnFailure f) override {
+    on_report = std::move(r);
+    on_failure = std::move(f);
+  }
   void send(const Report& r) override {
     sent.push_back(r);
     engine.on_report(r);
   }
   std::vector<Report>& sent;
   OnReport on_report;
+  OnFailure on_failure;
   CtaphidEngine engine;
 };
 
 struct Rig {
+  EngineUpstream* upstream = nullptr;
   ManualClock clock;
   TimerQueue timers{clock};
   faults::FaultPlan plan{clock};
@@ -77,12 +82,17 @@ struct Rig {
   std::vector<Report> up;    // what reached the key
   std::vector<Report> down;  // what reached the host
   std::vector<faults::Action> device_actions;
-  ProxyLink link{std::make_unique<EngineUpstream>(key, timers, up),
+  ProxyLink link{make_upstream(),
                  ProxyContext{plan, timers, clock, nullptr, 1, nullptr,
                               [this](faults::Action a, Duration) { device_actions.push_back(a); }, nullptr},
                  [this](const Report& r) { down.push_back(r); }};
   uint32_t cid = 0;
 
+  std::unique_ptr<Upstream> make_upstream() {
+    auto u = std::make_unique<EngineUpstream>(key, timers, up);
+    upstream = u.get();
+    return u;
+  }
   Rig() {
     link.start();
     send(kBroadcastCid, ctaphid_cmd::kInit, Bytes(8, 0x55));
@@ -280,4 +290,29 @@ TEST_CASE("a continuation out of sequence goes up as the host sent it, for the k
   REQUIRE(m.size() == 1);
   CHECK(m[0].first == ctaphid_cmd::kError);
   CHECK(m[0].second == Bytes{ctaphid_err::kInvalidSeq});
+}
+
+TEST_CASE("a failed upstream: the request in flight and every later message get CTAPHID_ERROR at once") {
+  Rig rig;
+  rig.key.hold = true;
+  rig.send(rig.cid, ctaphid_cmd::kCbor, get_info());
+  rig.down.clear();
+  rig.upstream->on_failure("the key was unplugged");
+  CHECK(rig.link.upstream_failed());
+  auto m = rig.messages();
+  REQUIRE(m.size() == 1);
+  CHECK(m[0].first == ctaphid_cmd::kError);
+  CHECK(m[0].second == Bytes{ctaphid_err::kOther});
+  rig.down.clear();
+  rig.up.clear();
+  rig.send(kBroadcastCid, ctaphid_cmd::kInit, Bytes(8, 0x66));
+  rig.send(rig.cid, ctaphid_cmd::kCbor, Bytes(100, 0x04));  // two packets: one answer
+  CHECK(rig.up.empty());
+  m = rig.messages();
+  REQUIRE(m.size() == 2);
+  CHECK(get_u32_be(rig.down[0].data()) == kBroadcastCid);
+  for (auto& [c, payload] : m) {
+    CHECK(c == ctaphid_cmd::kError);
+    CHECK(payload == Bytes{ctaphid_err::kOther});
+  }
 }

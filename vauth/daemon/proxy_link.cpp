@@ -53,8 +53,16 @@ void ProxyLink::start() {
       },
       [this, alive](const std::string& why) {
         if (alive.expired()) return;
-        log_message(LogLevel::Error, "proxy: device " + std::to_string(ctx_.index) + " lost its upstream: " + why);
-        drop_pending();
+        log_message(LogLevel::Error, "proxy: device " + std::to_string(ctx_.index) + " lost its upstream: " + why +
+                                         "; its requests are answered CTAPHID_ERROR from now on");
+        failed_ = true;
+        inbound_.clear();
+        if (pending_) {
+          const uint32_t cid = pending_->cid;
+          drop_pending();
+          refuse(cid);
+        }
+        if (ctx_.kick) ctx_.kick();
       });
 }
 
@@ -63,6 +71,10 @@ void ProxyLink::on_host_report(ByteView bytes) {
   Report r;
   std::copy(bytes.begin(), bytes.end(), r.begin());
   const hid::Packet p = hid::parse_packet(r);
+  if (failed_) {
+    if (p.is_init && p.cmd != cmd::kCancel) refuse(p.cid);
+    return;
+  }
   if (!p.is_init) {
     auto it = inbound_.find(p.cid);
     if (it == inbound_.end()) return upstream_->send(r);  // not ours to follow: the key judges it
@@ -166,6 +178,11 @@ void ProxyLink::drop_pending() {
   if (!pending_) return;
   pending_.reset();
   tracer_->cancel();  // a stalled or delayed answer stays unsent (its generation is gone)
+}
+
+void ProxyLink::refuse(uint32_t cid) {
+  const uint8_t code = transport::ctaphid_err::kOther;
+  hid::frame_message(cid, cmd::kError, ByteView(&code, 1), to_host_);
 }
 
 void ProxyLink::reset() {

@@ -63,8 +63,11 @@ class ProxyLink {
   void start();
   std::string describe() const { return upstream_->describe(); }
 
-  // One report from the host.
+  // One report from the host. Once the upstream has failed (the key was
+  // unplugged, its socket closed), every message the host starts is answered
+  // CTAPHID_ERROR ERR_OTHER at once, so clients fail fast instead of waiting.
   void on_host_report(ByteView report);
+  bool upstream_failed() const { return failed_; }
   // The host went away, or the device power-cycled / was unplugged: partial
   // messages and the request in flight are forgotten (a late answer is dropped).
   void reset();
@@ -93,6 +96,7 @@ class ProxyLink {
   void answer_complete(Bytes response);
   void flush(uint32_t cid);  // sends a partial message's packets up as they were
   void drop_pending();
+  void refuse(uint32_t cid);  // CTAPHID_ERROR ERR_OTHER on `cid`
 
   std::unique_ptr<transport::Upstream> upstream_;
   ProxyContext ctx_;
@@ -105,6 +109,7 @@ class ProxyLink {
   std::map<uint32_t, Collecting> inbound_;  // host requests being reassembled, per channel
   std::optional<Pending> pending_;
   uint64_t generation_ = 0;
+  bool failed_ = false;
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };
 
