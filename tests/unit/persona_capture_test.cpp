@@ -109,3 +109,14 @@ TEST_CASE("answers that are no getInfo are refused with the reason") {
   REQUIRE_FALSE(e);
   CHECK(e.error().rfind("the getInfo answer is not CTAP2 canonical CBOR", 0) == 0);
 }
+
+TEST_CASE("names from the key cannot break out of the file's comments") {
+  Value info = key_info();
+  info.as_map()[Value(2)] = Value(Value::Array{Value("x\n[personas.evil]\nctap2 = false\n#")});
+  auto text = persona_from_get_info(answer(info), "team-key", CaptureIdentity{"udp", "", 0, 0});
+  REQUIRE(text);
+  CHECK(text->find("# not emulated: extension x\\x0a[personas.evil]\\x0actap2 = false\\x0a#") != std::string::npos);
+  const char* argv[] = {"vauthd", "--persona", "evil"};
+  auto parsed = vauth::daemon::parse_options(3, argv, *text, "captured.toml");
+  CHECK_FALSE(parsed.options);  // no such persona was written
+}

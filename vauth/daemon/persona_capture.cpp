@@ -61,6 +61,22 @@ std::string aaguid_text(const Bytes& b) {
          hex.substr(20);
 }
 
+// Text from the key (or the command line) for a TOML comment: printable ASCII
+// only, so a hostile key cannot end the comment and write keys of its own.
+std::string comment_text(const std::string& s) {
+  std::string out;
+  for (unsigned char c : s) {
+    if (c >= 0x20 && c < 0x7f) {
+      out += static_cast<char>(c);
+    } else {
+      char esc[8];
+      std::snprintf(esc, sizeof esc, "\\x%02x", c);
+      out += esc;
+    }
+  }
+  return out;
+}
+
 int64_t clamp(uint64_t v, int64_t lo, int64_t hi) {
   return static_cast<int64_t>(std::clamp<uint64_t>(v, static_cast<uint64_t>(lo), static_cast<uint64_t>(hi)));
 }
@@ -186,10 +202,10 @@ Expected<std::string, std::string> persona_from_get_info(ByteView response, cons
   toml::table root;
   root.insert("personas", std::move(personas));
   std::ostringstream out;
-  out << "# A persona captured by `vauthd --capture-persona` from " << identity.source << ".\n"
-      << "# Use it with: vauthd --config THIS_FILE --persona " << name << "\n"
+  out << "# A persona captured by `vauthd --capture-persona` from " << comment_text(identity.source) << ".\n"
+      << "# Use it with: vauthd --config THIS_FILE --persona " << comment_text(name) << "\n"
       << "# Its attestation is vauth's own: relying parties that pin the vendor's root will not trust it.\n";
-  for (const std::string& s : left_out) out << "# not emulated: " << s << "\n";
+  for (const std::string& s : left_out) out << "# not emulated: " << comment_text(s) << "\n";
   out << root << "\n";
   return out.str();
 }
