@@ -142,9 +142,15 @@ def test_udp_upstream(vauthd, vauth, vauthctl, tmp):
     s2.close()
     a = Daemon(vauthd, ["--transport", "udp", "--udp-listen", "127.0.0.1:%d" % listen, "--udp-peer",
                         "127.0.0.1:%d" % peer, "--store", "ephemeral", "--no-control", "--persona", "yubikey5"])
-    b, sock = proxy_b(vauthd, tmp, "udp:127.0.0.1:%d:%d" % (listen, peer))
+    b, sock = proxy_b(vauthd, tmp, "udp:127.0.0.1:%d:%d" % (listen, peer),
+                      ["--fault", "ctap:getAssertion:status=OPERATION_DENIED,times=1"])
     try:
-        p = run(vauth, sock, ["sh", "-c", FLOW, "flow", tmp, "/dev/hidraw0", "udp"])
+        p = run(vauth, sock, ["sh", "-c", "fido2-token -L && fido2-token -I /dev/hidraw0"])
+        check(p.returncode == 0 and "aaguid: " + YUBIKEY5_AAGUID in p.stdout, "fido2-token through a UDP upstream")
+        p = run(vauth, sock, ["sh", "-c", FLOW, "flow", tmp, "/dev/hidraw0", "udp1"])
+        check(p.returncode != 0 and "made and verified a credential" in p.stdout and
+              "FIDO_ERR_OPERATION_DENIED" in p.stdout + p.stderr, "the getAssertion fault was not seen over UDP")
+        p = run(vauth, sock, ["sh", "-c", FLOW, "flow", tmp, "/dev/hidraw0", "udp2"])
         check(p.returncode == 0 and "assertion verified" in p.stdout, "the flow through a UDP upstream failed")
     finally:
         b.stop()
