@@ -100,12 +100,11 @@ VirtualDevice::VirtualDevice(boost::asio::io_context& io, const Clock& clock, De
   });
   if (settings.proxy) {
     // A proxied key: the same fault filter and trace, a real key where the engine would be.
-    ProxyContext ctx{plan_, timers_, clock, events_, index_, trace_,
-                     [this](faults::Action a, Duration d) {
-                       if (a == faults::Action::Unplug) return unplug_for(d);
-                       power_cycle();
-                     },
-                     [this] { pump_.kick(); }};
+    DeviceFaults::Act act = [this](faults::Action a, Duration d) {
+      if (a == faults::Action::Unplug) return unplug_for(d);
+      power_cycle();
+    };
+    ProxyContext ctx{plan_, timers_, clock, events_, index_, trace_, std::move(act), [this] { pump_.kick(); }};
     proxy_ = std::make_unique<ProxyLink>(make_upstream(io, *settings.proxy), std::move(ctx),
                                          [this](const transport::Report& r) { fault_filter_->send(r); });
     proxy_->start();
@@ -137,8 +136,11 @@ void VirtualDevice::schedule_sync() {
 void VirtualDevice::on_output_report(ByteView report) {
   if (unplugged_) return;  // nobody there to hear it
   if (trace_) trace_->packet(index_, true, report);
-  if (proxy_) proxy_->on_host_report(report);
-  else engine_->on_report(report);
+  if (proxy_) {
+    proxy_->on_host_report(report);
+  } else {
+    engine_->on_report(report);
+  }
   pump_.kick();  // the engine may have scheduled keepalives or timeouts
 }
 

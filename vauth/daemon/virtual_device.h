@@ -26,8 +26,8 @@
 #include "vauth/daemon/device_faults.h"
 #include "vauth/daemon/event_bus.h"
 #include "vauth/daemon/presence_tracer.h"
-#include "vauth/daemon/proxy_link.h"
 #include "vauth/daemon/protocol_trace.h"
+#include "vauth/daemon/proxy_link.h"
 #include "vauth/daemon/tracing_handler.h"
 
 namespace vauth::daemon {
