@@ -20,6 +20,8 @@
 #include "vauth/daemon/protocol_trace.h"
 #include "store/seal.h"
 #include "vauth/daemon/options.h"
+#include "vauth/daemon/persona_capture.h"
+#include "vauth/daemon/upstreams.h"
 #include "vauth/daemon/virtual_device.h"
 
 using namespace vauth;
@@ -122,7 +124,12 @@ void create_devices(DeviceManager& devices, const DaemonOptions& o, EventBus& ev
     s.store.dir = std::filesystem::path(o.state_dir) / ("device-" + std::to_string(i + 1));
     if (o.passphrase_file) s.store.passphrase = store::passphrase_from_file(*o.passphrase_file);
     if (o.passphrase_env) s.store.passphrase = store::passphrase_from_env(*o.passphrase_env);
-    devices.create(std::move(s));
+    if (i == 0 && o.proxy) {
+      s.proxy = o.proxy;
+      s.store.kind = StoreSettings::Kind::Ephemeral;  // the real key keeps the state; nothing to persist
+    }
+    VirtualDevice& created = devices.create(std::move(s));
+    if (created.proxy()) log("device 1 forwards to " + created.proxy()->describe());
   }
 }
 
@@ -165,6 +172,23 @@ std::unique_ptr<ControlServer> start_control(boost::asio::io_context& io, Contro
   return control;
 }
 
+// --capture-persona FILE: the upstream's getInfo as a persona file, then exit.
+int capture_persona(const DaemonOptions& o) {
+  boost::asio::io_context io;
+  auto upstream = make_upstream(io, *o.proxy);
+  const Bytes info = fetch_get_info(io, *upstream, Duration(10'000));
+  CaptureIdentity identity{upstream->describe(), "", 0, 0};
+  if (auto id = upstream->identity()) identity = {upstream->describe(), id->name, id->vendor_id, id->product_id};
+  auto text = persona_from_get_info(info, o.capture_persona_name, identity);
+  if (!text) throw std::runtime_error("--capture-persona: " + text.error());
+  std::ofstream out(*o.capture_persona, std::ios::trunc);
+  out << *text;
+  if (!out.flush()) throw std::runtime_error("cannot write " + *o.capture_persona);
+  log("wrote persona \"" + o.capture_persona_name + "\" captured from " + upstream->describe() + " to " +
+      *o.capture_persona);
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -178,6 +202,7 @@ int main(int argc, char** argv) {
   set_json_log(o.log_format == DaemonOptions::LogFormat::Json);
 
   try {
+    if (o.capture_persona) return capture_persona(o);
     // Declared before the devices that write to it.
     std::unique_ptr<ProtocolTrace> trace;
     if (o.trace_file || o.pcap_file) trace = std::make_unique<ProtocolTrace>(o.trace_file.value_or(""), o.pcap_file.value_or(""));

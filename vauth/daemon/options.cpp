@@ -132,6 +132,7 @@ ParseResult resolve(int argc, const char* const argv[], OptionSources& sources) 
   DaemonOptions o;
   uint64_t seed = 0;
   std::string pin, export_ca, control_socket, control_listen, token_file, reset_window = "10";
+  std::string proxy, replay, capture;
 
   po::options_description general("General");
   general.add_options()
@@ -152,7 +153,17 @@ ParseResult resolve(int argc, const char* const argv[], OptionSources& sources) 
        "where --transport seqpacket creates device-<n>.sock (0600, in a 0700 directory; default "
        "$XDG_RUNTIME_DIR/vauth)")
       ("uhid-path", po::value(&o.uhid_path)->value_name("PATH"), "the UHID character device (default /dev/uhid)")
-      ("devices", po::value(&o.devices)->value_name("N"), "how many independent keys to create (default 1)");
+      ("devices", po::value(&o.devices)->value_name("N"), "how many independent keys to create (default 1)")
+      ("proxy", po::value(&proxy)->value_name("SPEC"),
+       "put a real key behind the virtual one: forward every report to usb:VID:PID[:SERIAL] (libusb), "
+       "udp:HOST:PORT[:LISTEN_PORT], seqpacket:PATH or replay:TRACE, with faults and --trace in between "
+       "(docs/proxy.md)")
+      ("replay", po::value(&replay)->value_name("TRACE"),
+       "answer from a recorded --trace file (the same as --proxy replay:TRACE)")
+      ("capture-persona", po::value(&capture)->value_name("FILE"),
+       "with --proxy: ask the upstream key for its getInfo, write it to FILE as a persona and exit")
+      ("capture-persona-name", po::value(&o.capture_persona_name)->value_name("NAME"),
+       "the persona's name in the --capture-persona file (default captured)");
   std::string store_kind = "durable", passphrase_file, passphrase_env;
   po::options_description state("State");
   state.add_options()
@@ -274,6 +285,18 @@ ParseResult resolve(int argc, const char* const argv[], OptionSources& sources) 
   }
   o.udp = transport::UdpOptions{udp_in.address, udp_in.port, udp_out.address, udp_out.port};
   if (o.devices < 1 || o.devices > 16) return fail("--devices must be between 1 and 16");
+  if (vm.count("proxy") && vm.count("replay")) return fail("give one of --proxy, --replay");
+  if (vm.count("replay")) proxy = "replay:" + replay;
+  if (vm.count("proxy") || vm.count("replay")) {
+    auto spec = transport::parse_upstream_spec(proxy);
+    if (!spec) return fail(spec.error());
+    if (o.devices != 1) return fail("--proxy and --replay make one key: leave --devices at 1");
+    o.proxy = std::move(*spec);
+  }
+  if (vm.count("capture-persona")) {
+    if (!o.proxy) return fail("--capture-persona needs --proxy (the key whose getInfo to capture)");
+    o.capture_persona = capture;
+  }
   if (vm.count("seed")) o.seed = seed;
   if (store_kind == "durable") o.store = StoreKind::Durable;
   else if (store_kind == "batched") o.store = StoreKind::Batched;

@@ -9,6 +9,7 @@
 
 #include "transports/hid_endpoint.h"
 #include "transports/udp_endpoint.h"
+#include "transports/upstream_spec.h"
 #include "transports/usbip_server.h"
 #include "vauth/ctap/profile.h"
 #include "vauth/faults/fault_plan.h"
@@ -67,6 +68,11 @@ struct DaemonOptions {
   std::optional<std::string> export_attestation_ca;
   std::string uhid_path = "/dev/uhid";
   std::string seqpacket_dir = default_seqpacket_dir();
+  // --proxy / --replay: device 1 forwards to this upstream instead of emulating (docs/proxy.md).
+  std::optional<transport::UpstreamSpec> proxy;
+  // --capture-persona FILE: write the upstream's getInfo as a persona and exit.
+  std::optional<std::string> capture_persona;
+  std::string capture_persona_name = "captured";
 
   // ---- Config file, personas and output (issue #6; docs/config.md) ----
   std::string persona = "default";       // --persona: the profile `profile` started from

@@ -7,6 +7,7 @@
 
 #include "vauth/ctap/pin_policy.h"
 #include "vauth/daemon/log.h"
+#include "vauth/daemon/upstreams.h"
 
 namespace vauth::daemon {
 namespace {
@@ -98,10 +99,22 @@ VirtualDevice::VirtualDevice(boost::asio::io_context& io, const Clock& clock, De
   engine_ = std::make_unique<transport::CtaphidEngine>(*tracer_, timers_, [this](const transport::Report& r) {
     fault_filter_->send(r);
   });
+  if (settings.proxy) {
+    // A proxied key: the same fault filter and trace, a real key where the engine would be.
+    DeviceFaults::Act act = [this](faults::Action a, Duration d) {
+      if (a == faults::Action::Unplug) return unplug_for(d);
+      power_cycle();
+    };
+    ProxyContext ctx{plan_, timers_, clock, events_, index_, trace_, std::move(act), [this] { pump_.kick(); }};
+    proxy_ = std::make_unique<ProxyLink>(make_upstream(io, *settings.proxy), std::move(ctx),
+                                         [this](const transport::Report& r) { fault_filter_->send(r); });
+    proxy_->start();
+  }
   if (trace_) trace_->device_added(index_, hid_);
 }
 
 VirtualDevice::~VirtualDevice() {
+  proxy_.reset();
   engine_.reset();  // before the handlers it talks to
   fault_filter_.reset();
   tracer_.reset();
@@ -124,7 +137,11 @@ void VirtualDevice::schedule_sync() {
 void VirtualDevice::on_output_report(ByteView report) {
   if (unplugged_ || away_) return;  // nobody there to hear it
   if (trace_) trace_->packet(index_, true, report);
-  engine_->on_report(report);
+  if (proxy_) {
+    proxy_->on_host_report(report);
+  } else {
+    engine_->on_report(report);
+  }
   pump_.kick();  // the engine may have scheduled keepalives or timeouts
 }
 
@@ -143,6 +160,7 @@ void VirtualDevice::set_input_sink(InputSink sink) {
 
 void VirtualDevice::on_host_reset() {
   engine_->reset();
+  if (proxy_) proxy_->reset();
   pump_.kick();
 }
 
@@ -161,6 +179,7 @@ void VirtualDevice::set_uv(const UvSettings& s) {
 
 void VirtualDevice::power_cycle() {
   engine_->reset();
+  if (proxy_) proxy_->reset();  // a real key behind the proxy keeps its power; only the link forgets
   fault_filter_->reset();
   authenticator_->power_cycle();
   if (events_) events_->publish("device.power-cycle", {{"device", index_}});
@@ -194,6 +213,7 @@ void VirtualDevice::unplug_for(Duration how_long) {
   unplugged_ = true;
   unplugged_sink_ = std::move(sink);
   engine_->reset();
+  if (proxy_) proxy_->reset();
   fault_filter_->reset();
   authenticator_->power_cycle();
   if (events_) events_->publish("fault.unplugged", {{"device", index_}, {"ms", how_long.count()}});

@@ -18,6 +18,7 @@
 #include "transports/ctaphid_faults.h"
 #include "transports/hid_endpoint.h"
 #include "transports/timer_pump.h"
+#include "transports/upstream_spec.h"
 #include "vauth/crypto/rng.h"
 #include "vauth/ctap/authenticator.h"
 #include "vauth/ctap/fault_handler.h"
@@ -27,6 +28,7 @@
 #include "vauth/daemon/event_bus.h"
 #include "vauth/daemon/presence_tracer.h"
 #include "vauth/daemon/protocol_trace.h"
+#include "vauth/daemon/proxy_link.h"
 #include "vauth/daemon/tracing_handler.h"
 
 namespace vauth::daemon {
@@ -66,6 +68,9 @@ struct DeviceSettings {
   std::vector<faults::Rule> faults;      // the fault plan to start with (--fault)
   EventBus* events = nullptr;            // where requests and prompts are reported (optional)
   ProtocolTrace* trace = nullptr;        // --trace/--pcap: every report and message (optional)
+  // --proxy: forward every report to this upstream instead of the emulated
+  // authenticator, with the same faults and trace in between (docs/proxy.md).
+  std::optional<transport::UpstreamSpec> proxy;
 };
 
 // Where the device is plugged in, for humans and the control API.
@@ -129,6 +134,8 @@ class VirtualDevice final : public transport::HidEndpoint {
   const DeviceLocation& location() const { return location_; }
   void set_location(DeviceLocation l) { location_ = std::move(l); }
   bool attached() const { return static_cast<bool>(sink_); }
+  // The upstream a proxied key forwards to ("udp 127.0.0.1:8111", ...); nullptr when emulated.
+  const ProxyLink* proxy() const { return proxy_.get(); }
 
  private:
   void schedule_sync();
@@ -159,6 +166,7 @@ class VirtualDevice final : public transport::HidEndpoint {
   std::unique_ptr<TracingHandler> tracer_;
   std::unique_ptr<transport::CtaphidFaultFilter> fault_filter_;
   std::unique_ptr<transport::CtaphidEngine> engine_;
+  std::unique_ptr<ProxyLink> proxy_;  // --proxy: in the engine's place
   InputSink sink_;
   // While unplugged: the sink to restore, and the timer that plugs back in.
   bool unplugged_ = false;
