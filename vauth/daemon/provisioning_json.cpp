@@ -34,7 +34,8 @@ constexpr size_t kLargeBlobKeyLength = 32;
 
 void only(const json& j, const char* what, std::initializer_list<const char*> known) {
   if (!j.is_object()) invalid(std::string(what) + " must be a JSON object");
-  for (const auto& [key, value] : j.items()) {
+  for (const auto& item : j.items()) {
+    const std::string& key = item.key();
     if (std::find_if(known.begin(), known.end(), [&key](const char* k) { return key == k; }) == known.end()) {
       invalid(std::string(what) + ": unknown field \"" + key.substr(0, 60) + "\"");
     }
