@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """Provisioning through the control API, checked by a real client.
 
-Usage: /usr/bin/python3 provisioning_test.py /path/to/vauthd /path/to/vauthctl
+Usage: /usr/bin/python3 provisioning_test.py /path/to/vauthd /path/to/vauthctl /path/to/vauth
 
 Keys are made here with python3-cryptography (not by vauth), added to a running
 vauthd as W3C WebAuthn Automation "Credential Parameters", and python-fido2
@@ -13,7 +13,8 @@ get 4xx and change nothing; the PIN is set and cleared; the device is exported
 provisioned credentials and one python-fido2 made on the original assert;
 that daemon is killed with SIGKILL right after the import was acknowledged
 and still has it after a restart; a third daemon starts from the file with
-`vauthd --import`.
+`vauthd --import`, and python-fido2's own hidraw backend asserts under
+`vauth run --import` (no kernel device).
 """
 
 import base64
@@ -181,7 +182,21 @@ def bad_requests(d, other_key):
         print("refused as it should be (HTTP %d): %s: %s" % (status, what, answer.get("detail")))
 
 
-def run(vauthd, vauthctl, tmp):
+# Runs under `vauth run`: python-fido2 finds the key as /dev/hidraw0 and prints one assertion.
+RUN_CLIENT = r"""
+import base64, hashlib, json, sys
+from fido2.ctap2 import Ctap2
+from fido2.hid import CtapHidDevice
+cred_id = base64.urlsafe_b64decode(sys.argv[1] + "=" * (-len(sys.argv[1]) % 4))
+devices = list(CtapHidDevice.list_devices())
+assert len(devices) == 1, devices
+cdh = hashlib.sha256(b"vauth run").digest()
+a = Ctap2(devices[0]).get_assertion("example.org", cdh, [{"type": "public-key", "id": cred_id}])
+print(json.dumps({"authData": a.auth_data.hex(), "signature": a.signature.hex(), "id": a.credential["id"].hex()}))
+"""
+
+
+def run(vauthd, vauthctl, vauth, tmp):
     rk_key, nrk_key = new_key(), new_key()
     rk_id, nrk_id, user = os.urandom(16), os.urandom(32), b"user-handle-1"
     golden = os.path.join(tmp, "golden.json")
@@ -296,6 +311,18 @@ def run(vauthd, vauthctl, tmp):
     finally:
         c.stop()
 
+    # vauth run --import: a program sees the golden key as a hidraw device.
+    r = subprocess.run([vauth, "run", "--vauthd", vauthd, "--import", golden, "--", "/usr/bin/python3", "-c",
+                        RUN_CLIENT, b64url(nrk_id)], capture_output=True, text=True, timeout=120)
+    print(r.stdout + r.stderr, end="")
+    check(r.returncode == 0, "vauth run --import exited %d" % r.returncode)
+    got = json.loads(r.stdout.strip().splitlines()[-1])
+    check(bytes.fromhex(got["id"]) == nrk_id, got)
+    nrk_key.public_key().verify(bytes.fromhex(got["signature"]),
+                                bytes.fromhex(got["authData"]) + hashlib.sha256(b"vauth run").digest(),
+                                ec.ECDSA(hashes.SHA256()))
+    print("vauth run --import: python-fido2's hidraw backend asserts the provisioned credential")
+
     # A broken document stops vauthd with a message naming the problem.
     broken = os.path.join(tmp, "broken.json")
     with open(broken, "w") as f:
@@ -306,12 +333,12 @@ def run(vauthd, vauthctl, tmp):
 
 
 def main(argv):
-    if len(argv) != 3:
+    if len(argv) != 4:
         print(__doc__)
         return 2
     tmp = tempfile.mkdtemp(prefix="vauth-provision-")
     try:
-        run(argv[1], argv[2], tmp)
+        run(argv[1], argv[2], argv[3], tmp)
     except Exception:  # noqa: BLE001
         traceback.print_exc()
         print("FAILED")
