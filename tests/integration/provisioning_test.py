@@ -307,7 +307,16 @@ def run(vauthd, vauthctl, vauth, tmp):
         check(c.api.get("/v1/devices/1")["credentialCount"] == 2, "vauthd --import did not import")
         client, ctap = c.ctap()
         assert_allowed(ctap, nrk_key, nrk_id, "non-resident after vauthd --import")
+        # W3C "Remove Credential" works for a provisioned non-resident credential too.
+        c.ctl("delete-credential", "1", b64url(nrk_id))
+        try:
+            ctap.get_assertion(RP_ID, b"\x01" * 32, [{"type": "public-key", "id": nrk_id}])
+            raise AssertionError("a deleted credential still asserts")
+        except CtapError as e:
+            check(e.code == CtapError.ERR.NO_CREDENTIALS, "after delete-credential: %s" % e)
         client.close()
+        c.ctl("delete-credentials", "1")
+        check(c.api.get("/v1/devices/1")["credentialCount"] == 0, "Remove All Credentials left some")
     finally:
         c.stop()
 
