@@ -15,7 +15,8 @@ using cbor::Value;
 namespace cred_key {
 constexpr int kId = 1, kRpId = 2, kRpName = 3, kUserId = 4, kUserName = 5, kUserDisplayName = 6,
               kAlgorithm = 7, kPrivateKey = 8, kCreated = 9, kCredProtect = 10,
-              kCredRandom = 11, kLargeBlobKey = 12, kCredBlob = 13, kThirdPartyPayment = 14;
+              kCredRandom = 11, kLargeBlobKey = 12, kCredBlob = 13, kThirdPartyPayment = 14,
+              kNonDiscoverable = 15;
 }
 namespace att_key {
 constexpr int kCaKey = 1, kCaCert = 2, kBatchKey = 3, kBatchCert = 4, kAaguid = 5;
@@ -59,6 +60,7 @@ enum MutationType : uint64_t {
   // 40..47: CTAP 2.2 (persistentPinUvAuthToken, uvCountSinceLastPinEntry).
   kSetPersistentToken = 40,
   kSetUvCountSincePinEntry = 41,
+  kClearPin = 21,  // provisioning (control API)
 };
 
 [[noreturn]] void bad(const std::string& what) { throw StoreError("malformed record: " + what); }
@@ -133,6 +135,8 @@ Value encode(const Credential& c) {
   put_bytes(m, cred_key::kCredBlob, c.cred_blob);
   put_bytes(m, cred_key::kLargeBlobKey, c.large_blob_key);
   if (c.third_party_payment) m[Value(cred_key::kThirdPartyPayment)] = Value(true);
+  // Absent = discoverable: every credential written before provisioning existed was one.
+  if (!c.discoverable) m[Value(cred_key::kNonDiscoverable)] = Value(true);
   return Value(std::move(m));
 }
 
@@ -166,6 +170,10 @@ Credential decode_credential(const Value& v) {
   if (const Value* tpp = field(v, cred_key::kThirdPartyPayment)) {
     if (!tpp->is_bool()) bad("thirdPartyPayment is not a boolean");
     c.third_party_payment = tpp->as_bool();
+  }
+  if (const Value* nd = field(v, cred_key::kNonDiscoverable)) {
+    if (!nd->is_bool()) bad("non-discoverable is not a boolean");
+    c.discoverable = !nd->as_bool();
   }
   return c;
 }
@@ -308,6 +316,8 @@ Value encode(const Mutation& mutation) {
         } else if constexpr (std::is_same_v<T, change::SetUvCountSincePinEntry>) {
           m[Value(kType)] = Value(uint64_t{kSetUvCountSincePinEntry});
           m[Value(kArg1)] = Value(c.count);
+        } else if constexpr (std::is_same_v<T, change::ClearPin>) {
+          m[Value(kType)] = Value(uint64_t{kClearPin});
         }
       },
       mutation.change);
@@ -353,6 +363,8 @@ Mutation decode_mutation(const Value& v) {
     case kSetUvCountSincePinEntry:
       return {change::SetUvCountSincePinEntry{
           static_cast<uint32_t>(get_uint(v, kArg1, "UV count", 0, std::numeric_limits<uint32_t>::max()))}};
+    case kClearPin:
+      return {change::ClearPin{}};
     default:
       // Unlike an unknown field, an unknown change cannot be skipped: the state
       // would silently differ from the one that was acknowledged.

@@ -57,16 +57,20 @@ Bytes encode_batch(uint64_t seq, std::span<const Mutation> mutations, std::optio
 }
 
 std::vector<Bytes> encode_snapshot(const State& state, uint64_t seq, std::optional<uint32_t> counter_floor) {
-  const size_t n = state.credentials.size();
+  // Discoverable credentials first (ascending IDs: load_credential's fast path), then
+  // the non-discoverable ones (their flag tells the loader which map they belong in).
+  std::vector<const Credential*> all;
+  all.reserve(state.credentials.size() + state.non_discoverable.size());
+  for (const auto& [id, c] : state.credentials) all.push_back(&c);
+  for (const auto& [id, c] : state.non_discoverable) all.push_back(&c);
+  const size_t n = all.size();
   const size_t parts = n == 0 ? 1 : (n + kSnapshotChunk - 1) / kSnapshotChunk;
   std::vector<Bytes> out;
   out.reserve(parts);
-  auto it = state.credentials.begin();
+  size_t next = 0;
   for (size_t part = 0; part < parts; ++part) {
     Value::Array creds;
-    for (size_t k = 0; k < kSnapshotChunk && it != state.credentials.end(); ++k, ++it) {
-      creds.push_back(codec::encode(it->second));
-    }
+    for (size_t k = 0; k < kSnapshotChunk && next < n; ++k, ++next) creds.push_back(codec::encode(*all[next]));
     Value::Map m;
     m[Value(1)] = Value(uint64_t{kSnapshot});
     m[Value(2)] = Value(seq);

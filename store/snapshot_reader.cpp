@@ -48,6 +48,13 @@ class Reader {
     if (major > 1 || arg > uint64_t(std::numeric_limits<int64_t>::max())) throw Fallback{};
     return major == 0 ? int64_t(arg) : -1 - int64_t(arg);
   }
+  bool boolean() {
+    need(1);
+    const uint8_t b = in_[pos_];
+    if (b != 0xf4 && b != 0xf5) throw Fallback{};
+    ++pos_;
+    return b == 0xf5;
+  }
   Bytes bytes() {
     auto [major, len] = head();
     if (major != 2 || len > in_.size() - pos_) throw Fallback{};
@@ -125,6 +132,17 @@ Credential read_credential(Reader& r) {
         c.cred_protect = static_cast<uint8_t>(protect);
         break;
       }
+      case 11: {
+        const Bytes pair = r.bytes();
+        if (pair.size() != 64) throw Fallback{};  // the general decoder reports it
+        c.cred_random_uv.assign(pair.begin(), pair.begin() + 32);
+        c.cred_random_no_uv.assign(pair.begin() + 32, pair.end());
+        break;
+      }
+      case 12: c.large_blob_key = r.bytes(); break;
+      case 13: c.cred_blob = r.bytes(); break;
+      case 14: c.third_party_payment = r.boolean(); break;
+      case 15: c.discoverable = !r.boolean(); break;
       default: r.skip(); break;  // a field from a newer build: ignored, as in codec.cpp
     }
   }

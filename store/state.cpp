@@ -19,6 +19,12 @@ const Credential* State::find_credential(ByteView id) const {
   return it == credentials.end() ? nullptr : &it->second;
 }
 
+const Credential* State::find_any_credential(ByteView id) const {
+  if (const Credential* c = find_credential(id)) return c;
+  auto it = non_discoverable.find(Bytes(id.begin(), id.end()));
+  return it == non_discoverable.end() ? nullptr : &it->second;
+}
+
 namespace {
 
 using RpIndex = std::map<std::string, std::set<Bytes>>;
@@ -37,6 +43,12 @@ void erase_credential(State& s, RpIndex& by_rp, UserIndex& by_user, const Bytes&
   s.credentials.erase(it);
 }
 
+// A credential ID names one credential of either kind.
+void erase_any(State& s, RpIndex& by_rp, UserIndex& by_user, const Bytes& id) {
+  erase_credential(s, by_rp, by_user, id);
+  s.non_discoverable.erase(id);
+}
+
 }  // namespace
 
 void apply(State& s, const Mutation& m) {
@@ -50,21 +62,33 @@ void apply(State& s, const Mutation& m) {
         } else if constexpr (std::is_same_v<T, change::PutCredential>) {
           ++s.credential_generation;
           const Credential& cred = c.credential;
+          if (!cred.discoverable) {
+            erase_any(s, s.by_rp_, s.by_user_, cred.id);
+            s.non_discoverable[cred.id] = cred;
+            s.next_credential_seq = std::max(s.next_credential_seq, cred.created + 1);
+            return;
+          }
           // One credential per (RP, user ID): the newer one wins. An index lookup,
           // not a scan of the RP's credentials, so a commit's cost does not grow with them.
           auto old = s.by_user_.find({cred.rp_id, cred.user_id});
           if (old != s.by_user_.end()) erase_credential(s, s.by_rp_, s.by_user_, Bytes(old->second));
-          erase_credential(s, s.by_rp_, s.by_user_, cred.id);
+          erase_any(s, s.by_rp_, s.by_user_, cred.id);
           s.credentials[cred.id] = cred;
           s.by_rp_[cred.rp_id].insert(cred.id);
           s.by_user_[{cred.rp_id, cred.user_id}] = cred.id;
           s.next_credential_seq = std::max(s.next_credential_seq, cred.created + 1);
         } else if constexpr (std::is_same_v<T, change::DeleteCredential>) {
           ++s.credential_generation;
-          erase_credential(s, s.by_rp_, s.by_user_, c.id);
+          erase_any(s, s.by_rp_, s.by_user_, c.id);
         } else if constexpr (std::is_same_v<T, change::SetPin>) {
           s.pin_hash = c.pin_hash;
           s.pin_retries = c.retries;
+        } else if constexpr (std::is_same_v<T, change::ClearPin>) {
+          s.pin_hash.reset();
+          s.pin_retries = State{}.pin_retries;
+          s.pin_code_points = 0;
+          s.config.force_pin_change = false;  // there is no PIN left to change
+          s.persistent_token.clear();         // a pcmr token was granted on the old PIN's word
         } else if constexpr (std::is_same_v<T, change::SetPinRetries>) {
           s.pin_retries = c.retries;
         } else if constexpr (std::is_same_v<T, change::SetSignCount>) {
@@ -103,6 +127,7 @@ void apply(State& s, const Mutation& m) {
           s.uv_count_since_pin_entry = 0;
           s.credential_generation = 0;
           s.credentials.clear();
+          s.non_discoverable.clear();
           s.large_blob_array.clear();
           s.by_rp_.clear();
           s.by_user_.clear();
@@ -112,6 +137,10 @@ void apply(State& s, const Mutation& m) {
 }
 
 void load_credential(State& s, Credential&& c) {
+  if (!c.discoverable) {
+    apply(s, Mutation{change::PutCredential{std::move(c)}});  // few of them: no fast path needed
+    return;
+  }
   const bool fresh = s.credentials.empty() || s.credentials.rbegin()->first < c.id;
   if (!fresh || !s.by_user_.try_emplace(std::pair<std::string, Bytes>(c.rp_id, c.user_id), c.id).second) {
     // Out of order or replacing: the general path, which must not count as a

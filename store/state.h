@@ -17,7 +17,9 @@
 
 namespace vauth::store {
 
-// A discoverable (resident) credential.
+// A credential the store holds: every discoverable (resident) one, and the
+// non-discoverable ones added through the control API (their caller-chosen IDs
+// cannot carry the key the way a wrapped ID does, see store.md "Provisioning").
 struct Credential {
   Bytes id;                 // the credential ID the client sees
   std::string rp_id;
@@ -36,6 +38,9 @@ struct Credential {
   Bytes cred_blob;          // credBlob (CTAP 2.1 §12.2), at most the profile's maxCredBlobLength
   Bytes large_blob_key;     // largeBlobKey (CTAP 2.1 §12.3): 32 bytes, empty when not asked for
   bool third_party_payment = false;  // thirdPartyPayment (CTAP 2.2 §12.9)
+  // false: found only by an allowList naming its ID (State::non_discoverable), never
+  // by enumeration or a getAssertion without allowList.
+  bool discoverable = true;
   bool operator==(const Credential&) const = default;
 };
 
@@ -81,7 +86,12 @@ struct State {
   // authenticatorLargeBlobs' serialized large-blob array (CTAP 2.1 §6.10.2); empty
   // means the initial value (an empty CBOR array and its truncated hash).
   Bytes large_blob_array;
-  std::map<Bytes, Credential> credentials;  // by credential ID
+  std::map<Bytes, Credential> credentials;  // discoverable credentials, by credential ID
+  // Non-discoverable credentials with a caller-chosen ID (control API provisioning),
+  // by credential ID. Kept apart so that everything counting or enumerating
+  // `credentials` (getInfo, credentialManagement, the resident-key limit) sees only
+  // discoverable ones.
+  std::map<Bytes, Credential> non_discoverable;
   uint8_t pin_code_points = 0;          // the PIN's length in code points (0: unknown)
   uint8_t uv_retries = 8;               // built-in user verification attempts left
   AuthenticatorConfig config;
@@ -100,6 +110,8 @@ struct State {
   // Credentials of one RP, newest first. O(k log n) through an index.
   std::vector<const Credential*> credentials_for_rp(const std::string& rp_id) const;
   const Credential* find_credential(ByteView id) const;
+  // A stored credential of either kind.
+  const Credential* find_any_credential(ByteView id) const;
 
   // Field-by-field equality (the indexes follow from the fields, so they compare equal too).
   bool operator==(const State&) const = default;
@@ -118,6 +130,7 @@ struct SetMasterSecret { Bytes secret; };
 struct SetAttestation { Attestation attestation; };
 // Adds a credential, replacing any credential of the same RP and user ID
 // (CTAP2: a new discoverable credential overwrites the old one for that account).
+// A non-discoverable one (discoverable = false) replaces only a credential of its ID.
 struct PutCredential { Credential credential; };
 struct DeleteCredential { Bytes id; };
 struct SetPin { Bytes pin_hash; uint8_t retries; };
@@ -138,6 +151,9 @@ struct DeleteEnrollment { Bytes template_id; };
 // CTAP 2.2: the persistentPinUvAuthToken (empty: revoked) and the UV count since PIN entry.
 struct SetPersistentToken { Bytes token; };
 struct SetUvCountSincePinEntry { uint32_t count; };
+// The administrator's "forget the PIN" (control API): no PIN, full retries, no
+// known length, no pending forced change; credentials and everything else stay.
+struct ClearPin {};
 }  // namespace change
 
 struct Mutation {
@@ -146,7 +162,7 @@ struct Mutation {
                change::SetSignCount, change::Reset, change::SetLargeBlobArray,
                change::SetPinCodePoints, change::SetUvRetries, change::SetConfig,
                change::PutEnrollment, change::DeleteEnrollment, change::SetPersistentToken,
-               change::SetUvCountSincePinEntry>
+               change::SetUvCountSincePinEntry, change::ClearPin>
       change;
 };
 

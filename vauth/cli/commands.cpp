@@ -1,7 +1,15 @@
 #include "vauth/cli/commands.h"
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
 #include <chrono>
+#include <cstring>
+#include <fstream>
 #include <iostream>
+#include <sstream>
 #include <thread>
 
 #include <nlohmann/json.hpp>
@@ -13,7 +21,7 @@ namespace vauth::cli {
 const char* const kCommandsHelp = R"(Commands (N is a device number, 1 for the first):
   devices                        list the daemon's keys
   status N                       state of key N: sign count, PIN, credentials, presence
-  credentials N                  its discoverable credentials (never the private keys)
+  credentials N                  its stored credentials (never the private keys)
   delete-credential N ID         delete one (ID is base64url; put -- before an ID that starts with -)
   delete-credentials N           delete all of them
   touch N | deny N               answer the presence request key N is waiting on
@@ -28,7 +36,13 @@ const char* const kCommandsHelp = R"(Commands (N is a device number, 1 for the f
   unplug N | plug N              key N disappears from the host / comes back (state kept, power-cycled)
   reset N                        wipe key N: credentials, PIN, new master secret (no touch needed)
   set-pin N PIN                  set or replace the PIN
-  clear-pin N                    remove the PIN (not supported yet by the daemon)
+  clear-pin N                    remove the PIN (credentials stay)
+  add-credential N FILE          add the credential FILE describes (W3C WebAuthn Automation Credential
+                                 Parameters JSON; - reads stdin)
+  export-credentials N [ID]      every stored credential (or one) WITH its private key, as JSON
+  export N [FILE]                the whole key with every secret (a "golden key" document), to FILE
+                                 (created 0600) or stdout
+  import N FILE                  make key N the one FILE describes (replaces all it had; - reads stdin)
   fault add N RULE               inject a fault, e.g. ctap:getAssertion:status=OPERATION_DENIED,times=1
   fault list N                   key N's fault rules and how often each matched and fired
   fault clear N [ID]             remove every fault rule (or the one with ID) of key N
@@ -99,6 +113,53 @@ nlohmann::json add_device_body(const Invocation& inv) {
     }
   }
   return body;
+}
+
+// A request body from FILE, or from stdin for "-".
+std::string read_input(const std::string& path) {
+  std::ostringstream text;
+  if (path == "-") {
+    text << std::cin.rdbuf();
+    return text.str();
+  }
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw Usage("cannot read " + path);
+  text << in.rdbuf();
+  return text.str();
+}
+
+// Writes secrets: the file is created (or truncated) with mode 0600 before anything is in it.
+void write_secret_file(const std::string& path, const std::string& text) {
+  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+  if (fd < 0) throw std::runtime_error("cannot write " + path + ": " + std::strerror(errno));
+  bool ok = ::fchmod(fd, 0600) == 0;
+  for (size_t done = 0; ok && done < text.size();) {
+    const ssize_t n = ::write(fd, text.data() + done, text.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    ok = n > 0;
+    if (ok) done += static_cast<size_t>(n);
+  }
+  ok = ::fsync(fd) == 0 && ok;
+  ::close(fd);
+  if (!ok) throw std::runtime_error("cannot write " + path + ": " + std::strerror(errno));
+}
+
+int export_device(const Invocation& inv, const ControlClient& client, const std::string& path) {
+  const HttpResult r = client.request("GET", path);
+  if (r.status >= 400 || inv.args.size() == 1) {
+    Invocation as_json = inv;
+    as_json.json = true;  // the document itself is the output
+    return answer(as_json, r, [](const nlohmann::json&) {});
+  }
+  write_secret_file(inv.args[1], r.body);
+  const auto body = nlohmann::json::parse(r.body, nullptr, false);
+  const size_t count = body.is_object() && body.contains("credentials") ? body["credentials"].size() : 0;
+  if (inv.json)
+    std::cout << nlohmann::json{{"device", inv.args[0]}, {"file", inv.args[1]}, {"credentials", count}} << "\n";
+  else
+    std::cout << "exported device " << inv.args[0] << " (" << count << " credential(s), secrets included) to "
+              << inv.args[1] << "\n";
+  return kOk;
 }
 
 int wait_ready(const Invocation& inv, const ControlClient& client) {
@@ -287,7 +348,38 @@ int dispatch(const Invocation& inv, const ControlClient& client) {
   }
   if (c == "clear-pin") {
     need_args(inv, 1, 1, "clear-pin N");
-    return answer(inv, client.request("DELETE", dev() + "/pin"), done("cleared the PIN of device " + inv.args[0]));
+    return answer(inv, client.request("DELETE", dev() + "/pin"), [&](const auto& j) {
+      std::cout << (j.value("cleared", false) ? "cleared the PIN of device " : "device ") << inv.args[0]
+                << (j.value("cleared", false) ? "" : " had no PIN") << "\n";
+    });
+  }
+  if (c == "add-credential") {
+    need_args(inv, 2, 2, "add-credential N FILE");
+    return answer(inv, client.request("POST", dev() + "/credentials", read_input(inv.args[1])), [&](const auto& j) {
+      std::cout << "added " << (j.value("isResidentCredential", false) ? "resident" : "non-resident") << " credential "
+                << j.value("credentialId", "") << " for " << j.value("rpId", "") << " to device " << inv.args[0]
+                << (j.contains("replaced") ? " (replaced " + j.value("replaced", "") + ")" : "") << "\n";
+    });
+  }
+  if (c == "export-credentials") {
+    need_args(inv, 1, 2, "export-credentials N [ID]");
+    Invocation as_json = inv;
+    as_json.json = true;  // private keys have no human form
+    const std::string one = inv.args.size() == 2 ? "/" + inv.args[1] : "";
+    return answer(as_json, client.request("GET", dev() + "/credentials" + one + "?include=privateKey"),
+                  [](const nlohmann::json&) {});
+  }
+  if (c == "export") {
+    need_args(inv, 1, 2, "export N [FILE]");
+    return export_device(inv, client, dev() + "/export");
+  }
+  if (c == "import") {
+    need_args(inv, 2, 2, "import N FILE");
+    return answer(inv, client.request("POST", dev() + "/import", read_input(inv.args[1])), [&](const auto& j) {
+      std::cout << "imported " << inv.args[1] << " into device " << inv.args[0] << ": " << j.value("credentials", 0u)
+                << " credential(s), " << (j.value("pinSet", false) ? "PIN set" : "no PIN") << ", sign count "
+                << j.value("signCount", 0u) << "\n";
+    });
   }
   if (c == "fault") return fault_command(inv, client);
   if (c == "events") {

@@ -46,19 +46,21 @@ void render_status(std::ostream& out, const nlohmann::json& d) {
       << (d.at("pin").value("set", false) ? "set, " + text(d.at("pin"), "retries") + " retries" + " left"
                                        : std::string("not set"))
       << "\n"
-      << "  credentials:  " << text(d, "credentialCount") << " discoverable\n"
+      << "  credentials:  " << text(d, "credentialCount") << " stored\n"
       << "  presence:     " << presence_line(d.at("presence")) << "\n";
 }
 
 void render_credentials(std::ostream& out, const nlohmann::json& creds, const std::string& device) {
   if (creds.empty()) {
-    out << "device " << device << " holds no discoverable credentials\n";
+    out << "device " << device << " holds no stored credentials\n";
     return;
   }
   for (const auto& c : creds) {
     out << text(c, "rpId") << "  " << text(c, "userName");
     if (!text(c, "userDisplayName").empty()) out << " (" << text(c, "userDisplayName") << ")";
-    out << "  alg " << text(c, "algorithm") << "  id " << text(c, "credentialId") << "\n";
+    out << "  alg " << text(c, "algorithm") << "  id " << text(c, "credentialId");
+    if (c.contains("isResidentCredential") && !c["isResidentCredential"].get<bool>()) out << "  (non-resident)";
+    out << "\n";
   }
 }
 

@@ -42,7 +42,7 @@ of a vauthd you started with --transport seqpacket instead.
 struct RunOptions {
   std::vector<std::string> connect;
   size_t devices = 1;
-  std::optional<std::string> pin, presence, control_socket, vauthd;
+  std::optional<std::string> pin, presence, control_socket, vauthd, import_file;
   std::optional<uint64_t> seed;
   std::vector<std::string> daemon_options;
   bool verbose = false;
@@ -64,7 +64,7 @@ std::optional<RunOptions> parse(const std::vector<std::string>& args, int& exit_
   RunOptions o;
   if (dashdash != args.end()) o.program.assign(dashdash + 1, args.end());
 
-  std::string presence, pin, control_socket, vauthd;
+  std::string presence, pin, control_socket, vauthd, import_file;
   uint64_t seed = 0;
   po::options_description desc("Options");
   desc.add_options()
@@ -74,6 +74,8 @@ std::optional<RunOptions> parse(const std::vector<std::string>& args, int& exit_
        "several keys. Without it vauth run starts its own vauthd")
       ("devices", po::value(&o.devices)->value_name("N"), "own vauthd: how many keys (default 1), /dev/hidraw0 ...")
       ("pin", po::value(&pin)->value_name("PIN"), "own vauthd: start with this PIN set")
+      ("import", po::value(&import_file)->value_name("FILE"),
+       "own vauthd: every key starts as the exported key FILE describes (vauthctl export), a golden key")
       ("presence", po::value(&presence)->value_name("auto|deny|manual"), "own vauthd: user presence policy")
       ("seed", po::value(&seed)->value_name("N"), "own vauthd: deterministic keys")
       ("control-socket", po::value(&control_socket)->value_name("PATH"),
@@ -101,11 +103,12 @@ std::optional<RunOptions> parse(const std::vector<std::string>& args, int& exit_
     exit_code = kOwnError;
     return std::nullopt;
   }
-  const bool own_daemon_options = vm.count("devices") || vm.count("pin") || vm.count("presence") || vm.count("seed") ||
+  const bool own_daemon_options = vm.count("devices") || vm.count("pin") || vm.count("import") ||
+                                  vm.count("presence") || vm.count("seed") ||
                                   vm.count("control-socket") || vm.count("daemon-option") || vm.count("vauthd");
   if (!o.connect.empty() && own_daemon_options) {
-    error("--connect uses a running vauthd; --devices, --pin, --presence, --seed, --control-socket, --daemon-option "
-          "and --vauthd only apply to the one vauth run starts");
+    error("--connect uses a running vauthd; --devices, --pin, --import, --presence, --seed, --control-socket, "
+          "--daemon-option and --vauthd only apply to the one vauth run starts");
     exit_code = kOwnError;
     return std::nullopt;
   }
@@ -120,6 +123,8 @@ std::optional<RunOptions> parse(const std::vector<std::string>& args, int& exit_
     return std::nullopt;
   }
   if (vm.count("pin")) o.pin = pin;
+  // vauthd resolves the path from its own working directory: give it an absolute one.
+  if (vm.count("import")) o.import_file = std::filesystem::absolute(import_file).string();
   if (vm.count("presence")) o.presence = presence;
   if (vm.count("seed")) o.seed = seed;
   if (vm.count("control-socket")) o.control_socket = control_socket;
@@ -136,6 +141,7 @@ std::vector<std::string> daemon_arguments(const RunOptions& o) {
     args.push_back("--no-control");
   }
   if (o.pin) args.insert(args.end(), {"--pin", *o.pin});
+  if (o.import_file) args.insert(args.end(), {"--import", *o.import_file});
   if (o.presence) args.insert(args.end(), {"--presence", *o.presence});
   if (o.seed) args.insert(args.end(), {"--seed", std::to_string(*o.seed)});
   args.insert(args.end(), o.daemon_options.begin(), o.daemon_options.end());

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "vauth/crypto/primitives.h"
 #include "vauth/ctap/attestation.h"
 #include "vauth/ctap/auth_data_faults.h"
 #include "vauth/ctap/quirks.h"
@@ -63,9 +64,27 @@ void Session::before_signing(AuthData& ad) {
   if (auth_data_faults) auth_data_faults->apply(ad);
 }
 
+namespace {
+
+// A credential whose ID the control API chose (docs/store.md "Provisioning"): the ID
+// carries nothing, the store holds the key. Its flags are those a wrapped ID would have.
+std::optional<CredentialSecret> stored_credential(const store::State& st, ByteView rp_id_hash, ByteView id) {
+  const store::Credential* c = st.find_any_credential(id);
+  if (!c || !crypto::equal_ct(crypto::sha256(to_bytes(c->rp_id)), rp_id_hash)) return std::nullopt;
+  auto alg = crypto::algorithm_from_cose(c->algorithm);
+  auto key = alg ? crypto::PrivateKey::from_bytes(*alg, c->private_key) : std::nullopt;
+  if (!key) return std::nullopt;
+  uint8_t flags = credential_flag::cred_protect(c->cred_protect);
+  if (c->discoverable) flags |= credential_flag::kResident;
+  if (c->third_party_payment) flags |= credential_flag::kThirdPartyPayment;
+  return CredentialSecret{flags, std::move(*key)};
+}
+
+}  // namespace
+
 std::optional<CredentialSecret> Session::credential(ByteView rp_id_hash, ByteView id) const {
   auto secret = unwrap_credential_id(state().master_secret, rp_id_hash, id);
-  if (!secret) return std::nullopt;
+  if (!secret) return stored_credential(state(), rp_id_hash, id);
   if ((secret->flags & credential_flag::kResident) && !state().find_credential(id)) return std::nullopt;
   return secret;
 }

@@ -77,8 +77,9 @@ ControlResponse ControlRoutes::device_route(const ControlRequest& r, VirtualDevi
   }
   const std::string& what = rest[0];
   if (what == "uv") return uv_route(r, d, rest, events_);
+  if (auto answer = provisioning_route(r, d, rest)) return std::move(*answer);
   if (what == "credentials" && rest.size() == 1) {
-    require_method(r, {"GET", "DELETE"});
+    require_method(r, {"GET", "POST", "DELETE"});
     if (r.method == "GET") return ok(credentials_json(d.state()));
     return delete_all_credentials(d);
   }
@@ -86,7 +87,7 @@ ControlResponse ControlRoutes::device_route(const ControlRequest& r, VirtualDevi
     require_method(r, {"GET", "DELETE"});
     if (r.method == "DELETE") return delete_credential(d, rest[1]);
     const auto id = base64url_decode(rest[1]);
-    const store::Credential* c = id ? d.state().find_credential(*id) : nullptr;
+    const store::Credential* c = id ? d.state().find_any_credential(*id) : nullptr;
     if (!c) fail(404, "no such credential", "device " + std::to_string(d.index()) + " holds no credential " + rest[1]);
     return ok(credential_json(*c, d.state().sign_count));
   }
@@ -115,13 +116,8 @@ ControlResponse ControlRoutes::device_route(const ControlRequest& r, VirtualDevi
       return reset(d);
     }
     if (what == "pin") {
-      require_method(r, {"PUT", "DELETE"});
-      if (r.method == "PUT") return set_pin(d, parse_object(r));
-      // store/ has no mutation that removes a PIN without a full reset
-      // (SetPin always leaves one set); asked of the store's owner.
-      fail(501, "not implemented", "clearing a PIN needs a store mutation that does not exist yet; "
-                                   "POST /v1/devices/" + std::to_string(d.index()) + "/reset wipes the PIN "
-                                   "together with every credential");
+      require_method(r, {"PUT", "DELETE"});  // DELETE: control_provisioning_routes.cpp
+      return set_pin(d, parse_object(r));
     }
   }
   fail(404, "not found", "no resource at " + r.target.substr(0, 200));
@@ -228,7 +224,7 @@ ControlResponse ControlRoutes::set_pin(VirtualDevice& d, const nlohmann::json& b
 
 ControlResponse ControlRoutes::delete_credential(VirtualDevice& d, const std::string& text) {
   const auto id = base64url_decode(text);
-  if (!id || !d.state().find_credential(*id)) {
+  if (!id || !d.state().find_any_credential(*id)) {
     fail(404, "no such credential", "device " + std::to_string(d.index()) + " holds no credential " + text.substr(0, 200));
   }
   d.store().commit(store::Mutation{store::change::DeleteCredential{*id}});
@@ -239,6 +235,7 @@ ControlResponse ControlRoutes::delete_credential(VirtualDevice& d, const std::st
 ControlResponse ControlRoutes::delete_all_credentials(VirtualDevice& d) {
   std::vector<store::Mutation> batch;
   for (const auto& [id, c] : d.state().credentials) batch.push_back({store::change::DeleteCredential{id}});
+  for (const auto& [id, c] : d.state().non_discoverable) batch.push_back({store::change::DeleteCredential{id}});
   if (!batch.empty()) d.store().commit(batch);  // one atomic commit: all or none
   events_.publish("credential.deleted", {{"device", d.index()}, {"count", batch.size()}});
   return ok({{"device", d.index()}, {"deleted", batch.size()}});

@@ -6,6 +6,7 @@
 
 #include <memory>
 #include <string>
+#include <optional>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -51,6 +52,12 @@ class ControlRoutes {
   ControlResponse set_pin(VirtualDevice& d, const nlohmann::json& body);
   ControlResponse delete_credential(VirtualDevice& d, const std::string& id);
   ControlResponse delete_all_credentials(VirtualDevice& d);
+  // Provisioning (control_provisioning_routes.cpp): nullopt when `rest` is not one of its resources.
+  std::optional<ControlResponse> provisioning_route(const ControlRequest& request, VirtualDevice& d,
+                                                    const std::vector<std::string>& rest);
+  ControlResponse add_credential(VirtualDevice& d, const nlohmann::json& body);
+  ControlResponse import_device(VirtualDevice& d, const nlohmann::json& body);
+  ControlResponse clear_pin(VirtualDevice& d);
   // Run-time devices (control_device_routes.cpp).
   DeviceManager& manager();
   ControlResponse add_device(const ControlRequest& request);

@@ -4,6 +4,7 @@
 #include <cstdio>
 
 #include "vauth/daemon/base64url.h"
+#include "vauth/daemon/provisioning_json.h"
 #include "vauth/daemon/uv_routes.h"
 
 namespace vauth::daemon {
@@ -26,7 +27,7 @@ nlohmann::json device_brief(const VirtualDevice& d) {
       {"where", where.where},
       {"ready", where.ready},
       {"attached", d.attached()},
-      {"credentialCount", state.credentials.size()},
+      {"credentialCount", state.credentials.size() + state.non_discoverable.size()},
       {"pinSet", state.pin_hash.has_value()},
       {"presence", to_string(d.presence_settings().mode)},
       {"presencePending", d.presence().pending().has_value()},
@@ -64,29 +65,12 @@ nlohmann::json device_detail(const VirtualDevice& d) {
 }
 
 nlohmann::json credential_json(const store::Credential& c, uint32_t sign_count) {
-  return {
-      {"credentialId", base64url_encode(c.id)},
-      {"isResidentCredential", true},
-      {"rpId", c.rp_id},
-      {"rpName", c.rp_name},
-      {"userHandle", base64url_encode(c.user_id)},
-      {"userName", c.user_name},
-      {"userDisplayName", c.user_display_name},
-      {"algorithm", c.algorithm},
-      // vauth keeps one global counter (CTAP 2.0), not one per credential.
-      {"signCount", sign_count},
-  };
+  return credential_to_json(c, sign_count, /*include_private_key=*/false);
 }
 
 nlohmann::json credentials_json(const store::State& state) {
-  std::vector<const store::Credential*> all;
-  all.reserve(state.credentials.size());
-  for (const auto& [id, c] : state.credentials) all.push_back(&c);
-  std::sort(all.begin(), all.end(), [](const store::Credential* a, const store::Credential* b) {
-    return a->rp_id != b->rp_id ? a->rp_id < b->rp_id : a->created < b->created;
-  });
   nlohmann::json out = nlohmann::json::array();
-  for (const auto* c : all) out.push_back(credential_json(*c, state.sign_count));
+  for (const auto* c : stored_credentials(state)) out.push_back(credential_json(*c, state.sign_count));
   return out;
 }
 

@@ -17,7 +17,8 @@ nlohmann::json device_brief(const VirtualDevice& d);
 nlohmann::json device_detail(const VirtualDevice& d);
 nlohmann::json presence_json(const VirtualDevice& d);
 nlohmann::json credential_json(const store::Credential& c, uint32_t sign_count);
-// Every discoverable credential, by RP ID and then oldest first.
+// Every stored credential (discoverable, and non-discoverable ones added through the
+// control API), by RP ID and then oldest first.
 nlohmann::json credentials_json(const store::State& state);
 std::string uuid_string(const std::array<uint8_t, 16>& bytes);
 

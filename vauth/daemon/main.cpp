@@ -63,6 +63,7 @@ DeviceDefaults device_defaults(const DaemonOptions& o, ProtocolTrace* trace) {
   d.base.hid = o.hid;
   d.base.presence = presence_settings(o);
   d.base.preset_pin = o.pin;
+  d.base.import_file = o.import_file;
   d.base.uv = uv_settings(o);
   d.base.faults = o.faults;
   d.base.store.kind = o.store == StoreKind::Batched     ? StoreSettings::Kind::Batched
@@ -115,6 +116,7 @@ void create_devices(DeviceManager& devices, const DaemonOptions& o, EventBus& ev
     s.seed = d.seed;
     s.presence = presence_settings(d);
     s.preset_pin = d.pin;
+    s.import_file = d.import_file;
     s.uv = uv_settings(d);
     s.preset_fingerprints = d.fingerprints;
     s.faults = d.faults;

@@ -131,7 +131,7 @@ ParseResult resolve(int argc, const char* const argv[], OptionSources& sources) 
               algorithms = "es256,eddsa,es384,rs256", aaguid, vid, pid;
   DaemonOptions o;
   uint64_t seed = 0;
-  std::string pin, export_ca, control_socket, control_listen, token_file, reset_window = "10";
+  std::string pin, import_file, export_ca, control_socket, control_listen, token_file, reset_window = "10";
   std::string proxy, replay, capture;
 
   po::options_description general("General");
@@ -190,6 +190,9 @@ ParseResult resolve(int argc, const char* const argv[], OptionSources& sources) 
        "authenticatorReset is allowed only this long after power-up, as on real keys (default 10); "
        "off allows it at any time")
       ("pin", po::value(&pin)->value_name("PIN"), "start with this PIN set (default: no PIN)")
+      ("import", po::value(&import_file)->value_name("FILE"),
+       "start an unused key as the device FILE describes (GET /v1/devices/N/export, vauthctl export); "
+       "a key already in use keeps its state")
       ("presence", po::value(&presence)->value_name("auto|deny|manual"),
        "user presence: approve every request, deny every request, or wait for the control API "
        "(vauthctl touch/deny) with KEEPALIVE UPNEEDED (default auto)")
@@ -322,6 +325,7 @@ ParseResult resolve(int argc, const char* const argv[], OptionSources& sources) 
   o.profile.reset_window = *window;
   if (!o.profile.u2f && !o.profile.ctap2) return fail("--no-u2f leaves a U2F-only persona (" + o.persona + ") no protocol at all");
   if (vm.count("pin")) o.pin = pin;
+  if (vm.count("import")) o.import_file = import_file;
   if (presence == "auto") o.presence = PresenceMode::Auto;
   else if (presence == "deny") o.presence = PresenceMode::Deny;
   else if (presence == "manual") o.presence = PresenceMode::Manual;

@@ -61,7 +61,8 @@ struct DaemonOptions {
   size_t fingerprints = 0;  // enrolled at start when the key has none
   ControlOptions control;
   std::optional<std::string> pin;
-  std::vector<faults::Rule> faults;  // --fault, for every device (docs/faults.md)
+  std::optional<std::string> import_file;  // --import: a device document to start an unused key from
+  std::vector<faults::Rule> faults;        // --fault, for every device (docs/faults.md)
   StoreKind store = StoreKind::Durable;
   std::string state_dir = default_state_dir();
   std::optional<std::string> passphrase_file, passphrase_env;

@@ -1,6 +1,7 @@
 #include "vauth/daemon/virtual_device.h"
 
 #include <boost/asio/post.hpp>
+#include <fstream>
 #include <iostream>
 #include <nlohmann/json.hpp>
 #include <stdexcept>
@@ -8,6 +9,7 @@
 #include "vauth/ctap/pin_policy.h"
 #include "vauth/daemon/log.h"
 #include "vauth/daemon/upstreams.h"
+#include "vauth/daemon/provisioning_json.h"
 
 namespace vauth::daemon {
 namespace {
@@ -24,6 +26,21 @@ std::unique_ptr<store::Store> open_store(const StoreSettings& s) {
   o.passphrase = s.passphrase;
   o.warn = [](std::string_view w) { log_message(LogLevel::Warning, "store: " + std::string(w)); };
   return std::make_unique<store::JournalStore>(s.dir, std::move(o));
+}
+
+// A golden key (--import): only into a key never used, so that a restart of a
+// durable key keeps the credentials made since; an ephemeral key starts as the
+// document every time. A bad document stops the daemon, as a bad --pin does.
+void preset_import(store::Store& store, const DeviceSettings& s) {
+  if (!s.import_file || !unused(store.state())) return;
+  std::ifstream in(*s.import_file);
+  if (!in) throw std::invalid_argument("--import: cannot read " + s.import_file->string());
+  const auto doc = nlohmann::json::parse(in, nullptr, /*allow_exceptions=*/false);
+  if (doc.is_discarded()) throw std::invalid_argument("--import: " + s.import_file->string() + " is not JSON");
+  auto mutations = device_import_mutations(doc, s.profile);
+  if (!mutations) throw std::invalid_argument("--import: " + s.import_file->string() + ": " + mutations.error());
+  store.commit(*mutations);
+  log_message(LogLevel::Info, "device " + std::to_string(s.index) + ": imported " + s.import_file->string());
 }
 
 // A preset PIN is stored the way clientPIN setPIN stores one, and only into a
@@ -66,6 +83,7 @@ VirtualDevice::VirtualDevice(boost::asio::io_context& io, const Clock& clock, De
       fault_presence_(presence_tracer_, plan_, timers_),
       io_(io) {
   journal_ = dynamic_cast<store::JournalStore*>(store_.get());
+  preset_import(*store_, settings);
   preset_pin(*store_, settings);
   preset_fingerprints(*store_, *rng_, settings);
   set_presence(settings.presence);

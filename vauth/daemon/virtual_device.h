@@ -63,6 +63,8 @@ struct DeviceSettings {
   StoreSettings store;
   PresenceSettings presence;
   std::optional<std::string> preset_pin;
+  // A device document (provisioning_json.h) the key starts as while it is unused.
+  std::optional<std::filesystem::path> import_file;
   UvSettings uv;
   size_t preset_fingerprints = 0;        // enrolled at start when the state has none
   std::vector<faults::Rule> faults;      // the fault plan to start with (--fault)

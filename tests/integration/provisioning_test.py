@@ -1,0 +1,362 @@
+#!/usr/bin/python3
+"""Provisioning through the control API, checked by a real client.
+
+Usage: /usr/bin/python3 provisioning_test.py /path/to/vauthd /path/to/vauthctl /path/to/vauth
+
+Keys are made here with python3-cryptography (not by vauth), added to a running
+vauthd as W3C WebAuthn Automation "Credential Parameters", and python-fido2
+(Debian's 0.9.1, over the user-space USB/IP client) gets assertions whose
+signatures verify with the test's own public keys: a resident credential by
+discovery, a non-resident one only through an allowList. Then: bad requests
+get 4xx and change nothing; the PIN is set and cleared; the device is exported
+(vauthctl export, a 0600 file) and imported into a second daemon, where the
+provisioned credentials and one python-fido2 made on the original assert;
+that daemon is killed with SIGKILL right after the import was acknowledged
+and still has it after a restart; a third daemon starts from the file with
+`vauthd --import`, and python-fido2's own hidraw backend asserts under
+`vauth run --import` (no kernel device).
+"""
+
+import base64
+import hashlib
+import json
+import os
+import queue
+import re
+import shutil
+import signal
+import stat
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import traceback
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from control_http import Api  # noqa: E402
+from test_usbip_python_fido2 import attach, open_fido  # noqa: E402
+
+from cryptography.hazmat.primitives import hashes, serialization  # noqa: E402
+from cryptography.hazmat.primitives.asymmetric import ec  # noqa: E402
+from fido2.ctap import CtapError  # noqa: E402
+from fido2.ctap2 import Ctap2  # noqa: E402
+from fido2.ctap2.pin import ClientPin  # noqa: E402
+
+READY_LINE = re.compile(r"ready: device 1 .*usbip (127\.0\.0\.1):(\d+)")
+RP_ID = "example.org"
+
+
+def check(cond, what):
+    if not cond:
+        raise AssertionError(what)
+
+
+def b64url(data):
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def unb64url(text):
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+def new_key(curve=None):
+    return ec.generate_private_key(curve or ec.SECP256R1())
+
+
+def pkcs8(key):
+    return key.private_bytes(serialization.Encoding.DER, serialization.PrivateFormat.PKCS8,
+                             serialization.NoEncryption())
+
+
+def verify(key, assertion, cdh):
+    """The signature checks out with the test's own public key (raises otherwise)."""
+    key.public_key().verify(assertion.signature, assertion.auth_data + cdh, ec.ECDSA(hashes.SHA256()))
+
+
+class Daemon:
+    def __init__(self, vauthd, vauthctl, state_dir, seed, extra=()):
+        os.makedirs(state_dir, mode=0o700, exist_ok=True)
+        self.socket = os.path.join(state_dir, "c.sock")
+        self.vauthctl = vauthctl
+        self.proc = subprocess.Popen(
+            [vauthd, "--transport", "usbip", "--usbip-listen", "127.0.0.1:0", "--control-socket", self.socket,
+             "--seed", str(seed), "--state-dir", state_dir, *extra],
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, bufsize=1)
+        self.lines = queue.Queue()
+        threading.Thread(target=self._pump, daemon=True).start()
+        self.host, self.port = self._wait_ready()
+        self.api = Api(self.socket)
+
+    def _pump(self):
+        for line in self.proc.stdout:
+            sys.stdout.write("[vauthd] " + line)
+            self.lines.put(line)
+        self.lines.put(None)
+
+    def _wait_ready(self):
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                line = self.lines.get(timeout=1)
+            except queue.Empty:
+                continue
+            if line is None:
+                raise RuntimeError("vauthd exited with %s before it was ready" % self.proc.wait())
+            m = READY_LINE.search(line)
+            if m:
+                return m.group(1), int(m.group(2))
+        raise RuntimeError("vauthd printed no readiness line in time")
+
+    def ctl(self, *args, expect=0):
+        r = subprocess.run([self.vauthctl, "--socket", self.socket] + list(args), capture_output=True, text=True,
+                           timeout=60)
+        print("$ vauthctl %s -> %d\n%s%s" % (" ".join(args), r.returncode, r.stdout, r.stderr), end="")
+        check(r.returncode == expect, "vauthctl %s exited %d, wanted %d" % (args, r.returncode, expect))
+        return r
+
+    def ctap(self):
+        client = attach(self)
+        return client, Ctap2(open_fido(client))
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+
+def assert_discoverable(ctap, key, cred_id, user_handle, label):
+    cdh = hashlib.sha256(label.encode()).digest()
+    a = ctap.get_assertion(RP_ID, cdh)
+    check(a.credential["id"] == cred_id, "%s: discovered %s" % (label, a.credential))
+    check(a.user["id"] == user_handle, "%s: user %s" % (label, a.user))
+    check(not a.number_of_credentials, "%s: the non-resident credential was discovered too" % label)
+    verify(key, a, cdh)
+    return a
+
+
+def assert_allowed(ctap, key, cred_id, label):
+    cdh = hashlib.sha256(label.encode()).digest()
+    a = ctap.get_assertion(RP_ID, cdh, [{"type": "public-key", "id": cred_id}])
+    check(a.credential["id"] == cred_id, "%s: %s" % (label, a.credential))
+    verify(key, a, cdh)
+    return a
+
+
+def bad_requests(d, other_key):
+    """Each gets its 4xx with a JSON error, and the key's state is what it was."""
+    before = (d.api.get("/v1/devices/1/credentials?include=privateKey"), d.api.get("/v1/devices/1")["signCount"])
+    good = {"credentialId": b64url(b"fresh-id-0000001"), "isResidentCredential": True, "rpId": RP_ID,
+            "privateKey": b64url(pkcs8(other_key)), "userHandle": b64url(b"someone"), "signCount": 5000}
+    existing = before[0][0]["credentialId"]
+    p384 = new_key(ec.SECP384R1())
+    cases = [
+        ("malformed JSON", "POST", "/v1/devices/1/credentials", '{"credentialId": ', 400),
+        ("bad base64url", "POST", "/v1/devices/1/credentials", dict(good, credentialId="no*base64"), 400),
+        ("key not matching algorithm", "POST", "/v1/devices/1/credentials",
+         dict(good, privateKey=b64url(pkcs8(p384)), algorithm=-7), 400),
+        ("not a key", "POST", "/v1/devices/1/credentials", dict(good, privateKey=b64url(b"\x30\x03\x02\x01\x00")), 400),
+        ("duplicate credentialId", "POST", "/v1/devices/1/credentials", dict(good, credentialId=existing), 400),
+        ("missing rpId", "POST", "/v1/devices/1/credentials", {k: v for k, v in good.items() if k != "rpId"}, 400),
+        ("resident without userHandle", "POST", "/v1/devices/1/credentials",
+         {k: v for k, v in good.items() if k != "userHandle"}, 400),
+        ("unknown field", "POST", "/v1/devices/1/credentials", dict(good, surprise=1), 400),
+        ("oversize credentialId", "POST", "/v1/devices/1/credentials", dict(good, credentialId=b64url(b"x" * 1000)), 400),
+        ("import of a newer format", "POST", "/v1/devices/1/import",
+         {"format": "vauth-device", "version": 99, "masterSecret": b64url(b"\x01" * 32)}, 400),
+        ("import without a master secret", "POST", "/v1/devices/1/import", {"format": "vauth-device", "version": 1}, 400),
+        ("export with an unknown query", "GET", "/v1/devices/1/credentials?include=everything", None, 400),
+        ("export of an unknown credential", "GET", "/v1/devices/1/credentials/AAAA?include=privateKey", None, 404),
+        ("import with GET", "GET", "/v1/devices/1/import", None, 405),
+    ]
+    for what, method, target, body, want in cases:
+        status, answer = d.api.call(method, target, body)
+        check(status == want, "%s: HTTP %d %s, wanted %d" % (what, status, answer, want))
+        check(isinstance(answer, dict) and answer.get("error"), "%s: no JSON error: %s" % (what, answer))
+        after = (d.api.get("/v1/devices/1/credentials?include=privateKey"), d.api.get("/v1/devices/1")["signCount"])
+        check(after == before, "%s changed the state" % what)
+        print("refused as it should be (HTTP %d): %s: %s" % (status, what, answer.get("detail")))
+
+
+# Runs under `vauth run`: python-fido2 finds the key as /dev/hidraw0 and prints one assertion.
+RUN_CLIENT = r"""
+import base64, hashlib, json, sys
+from fido2.ctap2 import Ctap2
+from fido2.hid import CtapHidDevice
+cred_id = base64.urlsafe_b64decode(sys.argv[1] + "=" * (-len(sys.argv[1]) % 4))
+devices = list(CtapHidDevice.list_devices())
+assert len(devices) == 1, devices
+cdh = hashlib.sha256(b"vauth run").digest()
+a = Ctap2(devices[0]).get_assertion("example.org", cdh, [{"type": "public-key", "id": cred_id}])
+print(json.dumps({"authData": a.auth_data.hex(), "signature": a.signature.hex(), "id": a.credential["id"].hex()}))
+"""
+
+
+def run(vauthd, vauthctl, vauth, tmp):
+    rk_key, nrk_key = new_key(), new_key()
+    rk_id, nrk_id, user = os.urandom(16), os.urandom(32), b"user-handle-1"
+    golden = os.path.join(tmp, "golden.json")
+
+    a = Daemon(vauthd, vauthctl, os.path.join(tmp, "a"), 11)
+    try:
+        # A resident credential through the API, as a W3C WebAuthn automation test adds one.
+        status, body = a.api.call("POST", "/v1/devices/1/credentials", {
+            "credentialId": b64url(rk_id), "isResidentCredential": True, "rpId": RP_ID,
+            "privateKey": b64url(pkcs8(rk_key)), "userHandle": b64url(user), "signCount": 100,
+            "userName": "alice", "userDisplayName": "Alice"})
+        check(status == 201, (status, body))
+        check(body["credentialId"] == b64url(rk_id) and body["isResidentCredential"] is True, body)
+        check("privateKey" not in body, "the answer leaked the private key")
+        # A non-resident one through vauthctl.
+        nrk_file = os.path.join(tmp, "nrk.json")
+        with open(nrk_file, "w") as f:
+            json.dump({"credentialId": b64url(nrk_id), "isResidentCredential": False, "rpId": RP_ID,
+                       "privateKey": b64url(pkcs8(nrk_key))}, f)
+        out = a.ctl("add-credential", "1", nrk_file).stdout
+        check("non-resident credential" in out, out)
+
+        client, ctap = a.ctap()
+        first = assert_discoverable(ctap, rk_key, rk_id, user, "resident on the original")
+        check(first.auth_data.counter > 100, "signCount 100 was not honoured: %d" % first.auth_data.counter)
+        assert_allowed(ctap, nrk_key, nrk_id, "non-resident on the original")
+        # A credential python-fido2 makes (a wrapped ID): the clone must know it too.
+        cdh = hashlib.sha256(b"make").digest()
+        made = ctap.make_credential(cdh, {"id": RP_ID, "name": "Example"}, {"id": b"u2", "name": "u2"},
+                                    [{"type": "public-key", "alg": -7}]).auth_data.credential_data
+        client.close()
+
+        listing = a.api.get("/v1/devices/1/credentials")
+        check(len(listing) == 2, listing)
+        check(all("privateKey" not in c for c in listing), "GET .../credentials leaked a private key")
+        check({c["isResidentCredential"] for c in listing} == {True, False}, listing)
+        exported = a.api.get("/v1/devices/1/credentials/%s?include=privateKey" % b64url(rk_id))
+        back = serialization.load_der_private_key(unb64url(exported["privateKey"]), None)
+        check(back.private_numbers().private_value == rk_key.private_numbers().private_value, "exported key differs")
+
+        bad_requests(a, new_key())
+
+        # PIN: set, seen by the client, cleared, gone.
+        a.ctl("set-pin", "1", "123456")
+        client, ctap = a.ctap()
+        check(ctap.info.options.get("clientPin") is True, ctap.info.options)
+        client.close()
+        out = a.ctl("clear-pin", "1").stdout
+        check("cleared the PIN" in out, out)
+        check(a.api.get("/v1/devices/1")["pin"]["set"] is False, "the API still reports a PIN")
+        client, ctap = a.ctap()
+        check(ctap.info.options.get("clientPin") is False, "getInfo after clear-pin: %s" % ctap.info.options)
+        try:
+            ClientPin(ctap).get_pin_token("123456", ClientPin.PERMISSION.GET_ASSERTION, RP_ID)
+            raise AssertionError("a PIN token for a cleared PIN")
+        except CtapError as e:
+            check(e.code == CtapError.ERR.PIN_NOT_SET, "getPinToken after clear-pin: %s" % e)
+        client.close()
+        status, body = a.api.call("DELETE", "/v1/devices/1/pin")
+        check(status == 200 and body["cleared"] is False, (status, body))
+
+        # Export: a 0600 file holding the whole key.
+        a.ctl("set-pin", "1", "654321")
+        a.ctl("export", "1", golden)
+        check(stat.S_IMODE(os.stat(golden).st_mode) == 0o600, "export file mode %o" % os.stat(golden).st_mode)
+        with open(golden) as f:
+            doc = json.load(f)
+        check(doc["format"] == "vauth-device" and doc["version"] == 1 and len(doc["credentials"]) == 2, doc.keys())
+        counter_at_export = doc["signCount"]
+    finally:
+        a.stop()
+
+    # Import into a second daemon's key (durable store), then SIGKILL right after the answer.
+    b_dir = os.path.join(tmp, "b")
+    b = Daemon(vauthd, vauthctl, b_dir, 12)
+    try:
+        out = b.ctl("import", "1", golden).stdout
+        check("2 credential(s), PIN set" in out, out)
+    finally:
+        b.proc.kill()
+        b.proc.wait()
+    print("killed the second daemon right after the import was acknowledged")
+    b = Daemon(vauthd, vauthctl, b_dir, 12)
+    try:
+        check(b.api.get("/v1/devices/1")["pin"]["set"] is True, "the PIN did not survive")
+        client, ctap = b.ctap()
+        check(ctap.info.options.get("clientPin") is True, ctap.info.options)
+        tok = ClientPin(ctap).get_pin_token("654321", ClientPin.PERMISSION.GET_ASSERTION, RP_ID)
+        pin = ClientPin(ctap)
+        cdh = hashlib.sha256(b"clone").digest()
+        got = ctap.get_assertion(RP_ID, cdh, None, pin_uv_param=pin.protocol.authenticate(tok, cdh),
+                                 pin_uv_protocol=pin.protocol.VERSION)
+        check(got.credential["id"] == rk_id, got.credential)
+        verify(rk_key, got, cdh)
+        check(got.auth_data.counter > counter_at_export, "the clone's counter went back")
+        assert_allowed(ctap, nrk_key, nrk_id, "non-resident on the clone")
+        cdh = hashlib.sha256(b"made on the original").digest()
+        m = ctap.get_assertion(RP_ID, cdh, [{"type": "public-key", "id": made.credential_id}])
+        made.public_key.verify(m.auth_data + cdh, m.signature)
+        client.close()
+        print("the clone survived SIGKILL and asserts all three credentials")
+    finally:
+        b.stop()
+
+    # vauthd --import: an unused key starts as the document.
+    c = Daemon(vauthd, vauthctl, os.path.join(tmp, "c"), 13, ("--store", "ephemeral", "--import", golden))
+    try:
+        check(c.api.get("/v1/devices/1")["credentialCount"] == 2, "vauthd --import did not import")
+        client, ctap = c.ctap()
+        assert_allowed(ctap, nrk_key, nrk_id, "non-resident after vauthd --import")
+        # W3C "Remove Credential" works for a provisioned non-resident credential too.
+        c.ctl("delete-credential", "1", b64url(nrk_id))
+        try:
+            ctap.get_assertion(RP_ID, b"\x01" * 32, [{"type": "public-key", "id": nrk_id}])
+            raise AssertionError("a deleted credential still asserts")
+        except CtapError as e:
+            check(e.code == CtapError.ERR.NO_CREDENTIALS, "after delete-credential: %s" % e)
+        client.close()
+        c.ctl("delete-credentials", "1")
+        check(c.api.get("/v1/devices/1")["credentialCount"] == 0, "Remove All Credentials left some")
+    finally:
+        c.stop()
+
+    # vauth run --import: a program sees the golden key as a hidraw device.
+    r = subprocess.run([vauth, "run", "--vauthd", vauthd, "--import", golden, "--", "/usr/bin/python3", "-c",
+                        RUN_CLIENT, b64url(nrk_id)], capture_output=True, text=True, timeout=120)
+    print(r.stdout + r.stderr, end="")
+    check(r.returncode == 0, "vauth run --import exited %d" % r.returncode)
+    got = json.loads(r.stdout.strip().splitlines()[-1])
+    check(bytes.fromhex(got["id"]) == nrk_id, got)
+    nrk_key.public_key().verify(bytes.fromhex(got["signature"]),
+                                bytes.fromhex(got["authData"]) + hashlib.sha256(b"vauth run").digest(),
+                                ec.ECDSA(hashes.SHA256()))
+    print("vauth run --import: python-fido2's hidraw backend asserts the provisioned credential")
+
+    # A broken document stops vauthd with a message naming the problem.
+    broken = os.path.join(tmp, "broken.json")
+    with open(broken, "w") as f:
+        json.dump({"format": "vauth-device", "version": 1}, f)
+    r = subprocess.run([vauthd, "--transport", "usbip", "--usbip-listen", "127.0.0.1:0", "--no-control",
+                        "--store", "ephemeral", "--import", broken], capture_output=True, text=True, timeout=30)
+    check(r.returncode != 0 and "masterSecret is missing" in r.stderr + r.stdout, (r.returncode, r.stderr))
+
+
+def main(argv):
+    if len(argv) != 4:
+        print(__doc__)
+        return 2
+    tmp = tempfile.mkdtemp(prefix="vauth-provision-")
+    try:
+        run(argv[1], argv[2], argv[3], tmp)
+    except Exception:  # noqa: BLE001
+        traceback.print_exc()
+        print("FAILED")
+        return 1
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    print("OK")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))
