@@ -47,6 +47,7 @@ class PublicKey {
   bool verify(ByteView message, ByteView signature) const;
 
  private:
+  friend class PrivateKey;  // builds the public key of a point it has just computed, unchecked
   PublicKey(Algorithm alg, Bytes x, Bytes y) : alg_(alg), x_(std::move(x)), y_(std::move(y)) {}
   Algorithm alg_;
   Bytes x_, y_;  // RS256: n and e
@@ -85,11 +86,17 @@ class PrivateKey {
   void* native() const { return pkey_; }
 
  private:
+  struct Signer;  // private_key.cpp: the ECDSA signing context, shared by copies of this key
   PrivateKey(Algorithm alg, void* pkey);
+  PrivateKey(Algorithm alg, void* pkey, PublicKey pub);
+  // from_bytes without the import cache (generate: fresh keys are rarely signed with at once).
+  static std::optional<PrivateKey> import(Algorithm alg, ByteView raw);
+
   Algorithm alg_;
   void* pkey_;  // EVP_PKEY*, reference counted
   std::shared_ptr<const PublicKey> pub_;
   std::shared_ptr<const Bytes> seed_;  // RS256: the seed private_bytes() returns
+  std::shared_ptr<Signer> signer_;     // ES256/ES384 only
 };
 
 }  // namespace vauth::crypto

@@ -8,6 +8,7 @@
 #include <stdexcept>
 #include <utility>
 
+#include "vauth/crypto/fetched.h"
 #include "vauth/crypto/keys.h"
 #include "vauth/crypto/openssl_util.h"
 #include "vauth/crypto/primitives.h"
@@ -21,6 +22,7 @@ constexpr size_t kRsaSeedSize = 32;
 constexpr size_t kRsaPrimeSize = 128;  // bytes: two 1024-bit primes make RSA-2048
 constexpr unsigned long kRsaExponent = 65537;
 constexpr size_t kRsaCacheSize = 64;
+constexpr size_t kImportCacheSize = 32;
 // A scalar drawn uniformly from 32 bytes is out of range with probability
 // ~2^-32; this many failures in a row means the Rng is broken, not unlucky.
 constexpr int kMaxScalarAttempts = 64;
@@ -195,7 +197,69 @@ RsaCache& rsa_cache() {
   return *cache;
 }
 
+// Hot path: every assertion imports its key again (from the store for a
+// discoverable credential, from the unwrapped credential ID otherwise), and
+// every attestation imports the batch key. Importing an EC key costs a scalar
+// multiplication, a provider import and a public key export, several times a
+// signature; so the most recently imported keys are kept, bounded, as
+// PrivateKey copies (one EVP_PKEY each, shared with their signing context).
+// Keyed by SHA-256(alg || secret): only a caller holding the secret finds an
+// entry, so devices sharing a daemon cannot reach each other's keys, and a hit
+// returns the very key the caller would have imported. An evicted entry's
+// EVP_PKEY is freed by OpenSSL, which clears the private scalar (BN_clear_free).
+class ImportCache {
+ public:
+  static Bytes tag(Algorithm alg, ByteView raw) {
+    Bytes tagged;
+    put_u16_be(tagged, static_cast<uint16_t>(static_cast<int32_t>(alg)));
+    append(tagged, raw);
+    Bytes out = sha256(tagged);
+    cleanse(tagged);
+    return out;
+  }
+
+  std::optional<PrivateKey> find(const Bytes& tag) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    auto it = keys_.find(tag);
+    if (it == keys_.end()) return std::nullopt;
+    return it->second;
+  }
+
+  void insert(const Bytes& tag, const PrivateKey& key) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (keys_.size() >= kImportCacheSize && !keys_.contains(tag)) keys_.erase(keys_.begin());  // any one: bounded
+    keys_.insert_or_assign(tag, key);
+  }
+
+ private:
+  std::mutex mutex_;
+  std::map<Bytes, PrivateKey> keys_;
+};
+
+ImportCache& import_cache() {
+  static ImportCache* cache = new ImportCache;  // intentionally leaked, like rsa_cache()
+  return *cache;
+}
+
 }  // namespace
+
+// ECDSA: the EVP_PKEY_CTX set up for signing, made once per imported key (on
+// the first signature) and duplicated for each signature. Hot path: this
+// replaces EVP_DigestSignInit's per-call fetch of the digest and signature
+// algorithms and its context set-up with one EVP_PKEY_CTX_dup.
+struct PrivateKey::Signer {
+  std::once_flag once;
+  detail::EvpPkeyCtxPtr prototype;  // holds a reference to the key
+
+  const EVP_PKEY_CTX* get(EVP_PKEY* pkey) {
+    std::call_once(once, [&] {
+      detail::EvpPkeyCtxPtr ctx(EVP_PKEY_CTX_new_from_pkey(nullptr, pkey, nullptr));
+      if (!ctx || EVP_PKEY_sign_init(ctx.get()) != 1) throw_openssl("EVP_PKEY_sign_init");
+      prototype = std::move(ctx);
+    });
+    return prototype.get();
+  }
+};
 
 // Takes ownership of `pkey`, also when it throws.
 PrivateKey::PrivateKey(Algorithm alg, void* pkey) : alg_(alg), pkey_(nullptr) {
@@ -206,12 +270,18 @@ PrivateKey::PrivateKey(Algorithm alg, void* pkey) : alg_(alg), pkey_(nullptr) {
   pkey_ = owned.release();
 }
 
+// Takes ownership of `pkey`; `pub` is its public key, computed by the caller.
+PrivateKey::PrivateKey(Algorithm alg, void* pkey, PublicKey pub)
+    : alg_(alg), pkey_(pkey), pub_(std::make_shared<const PublicKey>(std::move(pub))) {
+  if (curve_for(alg)) signer_ = std::make_shared<Signer>();
+}
+
 PrivateKey PrivateKey::generate(Algorithm alg, Rng& rng) {
   const detail::Curve* curve = curve_for(alg);
   const size_t size = curve ? curve->coordinate_size : (alg == Algorithm::RS256 ? kRsaSeedSize : kEd25519SeedSize);
   for (int attempt = 0; attempt < kMaxScalarAttempts; ++attempt) {
     Bytes raw = rng.bytes(size);
-    auto key = from_bytes(alg, raw);
+    auto key = import(alg, raw);
     cleanse(raw);
     // Ed25519 and RSA accept any seed; ECDSA retries until 0 < d < n.
     if (key) return std::move(*key);
@@ -220,6 +290,15 @@ PrivateKey PrivateKey::generate(Algorithm alg, Rng& rng) {
 }
 
 std::optional<PrivateKey> PrivateKey::from_bytes(Algorithm alg, ByteView raw) {
+  if (alg == Algorithm::RS256) return import(alg, raw);  // RsaCache already keeps the derived keys
+  const Bytes tag = ImportCache::tag(alg, raw);
+  if (auto cached = import_cache().find(tag)) return cached;
+  auto key = import(alg, raw);
+  if (key) import_cache().insert(tag, *key);
+  return key;
+}
+
+std::optional<PrivateKey> PrivateKey::import(Algorithm alg, ByteView raw) {
   if (alg == Algorithm::EdDSA) {
     if (raw.size() != kEd25519SeedSize) return std::nullopt;
     EVP_PKEY* pkey = EVP_PKEY_new_raw_private_key(EVP_PKEY_ED25519, nullptr, raw.data(), raw.size());
@@ -234,16 +313,24 @@ std::optional<PrivateKey> PrivateKey::from_bytes(Algorithm alg, ByteView raw) {
   }
   const detail::Curve* curve = curve_for(alg);
   if (!curve || raw.size() != curve->coordinate_size) return std::nullopt;
-  auto group = detail::curve_group(*curve);
-  auto d = ec_scalar(group.get(), raw);
+  const EC_GROUP* group = detail::shared_group(*curve);
+  auto d = ec_scalar(group, raw);
   if (!d) return std::nullopt;
   // Import the complete pair: whether EVP_PKEY_fromdata derives a missing
-  // public point differs between OpenSSL 3.x releases.
-  return PrivateKey(alg, ec_keypair(*curve, d.get(), ec_public_point(*curve, group.get(), d.get())));
+  // public point differs between OpenSSL 3.x releases. The point d·G is on
+  // the curve by construction, so the PublicKey is built from it directly
+  // instead of exported from the EVP_PKEY and checked again.
+  const Bytes point = ec_public_point(*curve, group, d.get());
+  EVP_PKEY* pkey = ec_keypair(*curve, d.get(), point);
+  const auto coordinates = ByteView(point).subspan(1);
+  const size_t n = curve->coordinate_size;
+  return PrivateKey(alg, pkey,
+                    PublicKey(alg, Bytes(coordinates.begin(), coordinates.begin() + static_cast<std::ptrdiff_t>(n)),
+                              Bytes(coordinates.begin() + static_cast<std::ptrdiff_t>(n), coordinates.end())));
 }
 
 PrivateKey::PrivateKey(const PrivateKey& other)
-    : alg_(other.alg_), pkey_(other.pkey_), pub_(other.pub_), seed_(other.seed_) {
+    : alg_(other.alg_), pkey_(other.pkey_), pub_(other.pub_), seed_(other.seed_), signer_(other.signer_) {
   if (pkey_) EVP_PKEY_up_ref(as_pkey(pkey_));
 }
 
@@ -255,6 +342,7 @@ PrivateKey& PrivateKey::operator=(const PrivateKey& other) {
   pkey_ = other.pkey_;
   pub_ = other.pub_;
   seed_ = other.seed_;
+  signer_ = other.signer_;
   return *this;
 }
 
@@ -262,7 +350,8 @@ PrivateKey::PrivateKey(PrivateKey&& other) noexcept
     : alg_(other.alg_),
       pkey_(std::exchange(other.pkey_, nullptr)),
       pub_(std::move(other.pub_)),
-      seed_(std::move(other.seed_)) {}
+      seed_(std::move(other.seed_)),
+      signer_(std::move(other.signer_)) {}
 
 PrivateKey& PrivateKey::operator=(PrivateKey&& other) noexcept {
   if (this != &other) {
@@ -271,6 +360,7 @@ PrivateKey& PrivateKey::operator=(PrivateKey&& other) noexcept {
     pkey_ = std::exchange(other.pkey_, nullptr);
     pub_ = std::move(other.pub_);
     seed_ = std::move(other.seed_);
+    signer_ = std::move(other.signer_);
   }
   return *this;
 }
@@ -284,8 +374,23 @@ Bytes PrivateKey::private_bytes() const {
 }
 
 Bytes PrivateKey::sign(ByteView message) const {
+  if (signer_) {
+    // ECDSA over the digest, with a copy of this key's prepared context.
+    const EVP_MD* md = alg_ == Algorithm::ES384 ? detail::sha384_md() : detail::sha256_md();
+    unsigned char digest[EVP_MAX_MD_SIZE];
+    unsigned int digest_len = 0;
+    if (EVP_Digest(detail::data_or_empty(message), message.size(), digest, &digest_len, md, nullptr) != 1)
+      throw_openssl("EVP_Digest");
+    detail::EvpPkeyCtxPtr ctx(EVP_PKEY_CTX_dup(signer_->get(as_pkey(pkey_))));
+    size_t len = 0;
+    if (!ctx || EVP_PKEY_sign(ctx.get(), nullptr, &len, digest, digest_len) != 1) throw_openssl("EVP_PKEY_sign (size)");
+    Bytes sig(len);
+    if (EVP_PKEY_sign(ctx.get(), sig.data(), &len, digest, digest_len) != 1) throw_openssl("EVP_PKEY_sign");
+    sig.resize(len);  // DER ECDSA signatures vary in length
+    return sig;
+  }
   // Ed25519 hashes internally (PureEdDSA), so it takes no digest.
-  const EVP_MD* md = alg_ == Algorithm::EdDSA ? nullptr : alg_ == Algorithm::ES384 ? EVP_sha384() : EVP_sha256();
+  const EVP_MD* md = alg_ == Algorithm::EdDSA ? nullptr : detail::sha256_md();
   detail::EvpMdCtxPtr ctx(EVP_MD_CTX_new());
   if (!ctx || EVP_DigestSignInit(ctx.get(), nullptr, md, nullptr, as_pkey(pkey_)) != 1)
     throw_openssl("EVP_DigestSignInit");
