@@ -48,4 +48,10 @@ const EVP_CIPHER* aes256_cbc_cipher() {
   return cipher;
 }
 
+const EVP_CIPHER* aes256_ctr_cipher() {
+  static const EVP_CIPHER* cipher =
+      must(EVP_CIPHER_fetch(nullptr, "AES-256-CTR", nullptr), "EVP_CIPHER_fetch(AES-256-CTR)");
+  return cipher;
+}
+
 }  // namespace vauth::crypto::detail

@@ -20,5 +20,6 @@ EVP_MAC* hmac_mac();
 EVP_KDF* hkdf_kdf();
 const EVP_CIPHER* aes256_gcm_cipher();
 const EVP_CIPHER* aes256_cbc_cipher();
+const EVP_CIPHER* aes256_ctr_cipher();
 
 }  // namespace vauth::crypto::detail

@@ -79,15 +79,6 @@ EVP_PKEY* ec_keypair(const detail::Curve& curve, const BIGNUM* d, const Bytes& p
   return pkey;
 }
 
-Bytes ec_private_bytes(const detail::Curve& curve, const EVP_PKEY* pkey) {
-  BIGNUM* raw = nullptr;
-  if (EVP_PKEY_get_bn_param(pkey, OSSL_PKEY_PARAM_PRIV_KEY, &raw) != 1) throw_openssl("get EC private key");
-  detail::SecretBnPtr d(raw);
-  Bytes out(curve.coordinate_size);
-  if (BN_bn2binpad(d.get(), out.data(), static_cast<int>(out.size())) < 0) throw_openssl("BN_bn2binpad");
-  return out;
-}
-
 Bytes ed25519_private_bytes(const EVP_PKEY* pkey) {
   Bytes out(kEd25519SeedSize);
   size_t len = out.size();
@@ -243,17 +234,38 @@ ImportCache& import_cache() {
 
 }  // namespace
 
-// ECDSA: the EVP_PKEY_CTX set up for signing, made once per imported key (on
-// the first signature) and duplicated for each signature. Hot path: this
-// replaces EVP_DigestSignInit's per-call fetch of the digest and signature
-// algorithms and its context set-up with one EVP_PKEY_CTX_dup.
-struct PrivateKey::Signer {
-  std::once_flag once;
-  detail::EvpPkeyCtxPtr prototype;  // holds a reference to the key
+// An ECDSA key, shared by every copy of a PrivateKey. Hot path: makeCredential
+// generates a key only to publish its public key and wrap its scalar, so the
+// OpenSSL key (a provider import that rebuilds the curve group, costlier than
+// the scalar multiplication itself) is made only on the first signature, ECDH
+// or X.509 use. Signing then duplicates a context prepared once, instead of
+// EVP_DigestSignInit's per-call fetch of the digest and signature algorithms.
+struct PrivateKey::EcKey {
+  const detail::Curve* curve;
+  Bytes scalar;  // big-endian d, 0 < d < n; wiped when the last copy goes
+  Bytes point;   // d·G, uncompressed
+  std::once_flag imported, prepared;
+  detail::EvpPkeyPtr pkey;
+  detail::EvpPkeyCtxPtr prototype;  // EVP_PKEY_sign_init done; holds a reference to pkey
 
-  const EVP_PKEY_CTX* get(EVP_PKEY* pkey) {
-    std::call_once(once, [&] {
-      detail::EvpPkeyCtxPtr ctx(EVP_PKEY_CTX_new_from_pkey(nullptr, pkey, nullptr));
+  EcKey(const detail::Curve* c, ByteView d, Bytes q) : curve(c), scalar(d.begin(), d.end()), point(std::move(q)) {}
+  EcKey(const EcKey&) = delete;
+  EcKey& operator=(const EcKey&) = delete;
+  ~EcKey() { cleanse(scalar); }
+
+  EVP_PKEY* evp() {
+    std::call_once(imported, [&] {
+      auto d = ec_scalar(detail::shared_group(*curve), scalar);
+      if (!d) throw std::logic_error("EcKey: scalar out of range");
+      pkey.reset(ec_keypair(*curve, d.get(), point));
+    });
+    return pkey.get();
+  }
+
+  const EVP_PKEY_CTX* signing_context() {
+    EVP_PKEY* key = evp();
+    std::call_once(prepared, [&] {
+      detail::EvpPkeyCtxPtr ctx(EVP_PKEY_CTX_new_from_pkey(nullptr, key, nullptr));
       if (!ctx || EVP_PKEY_sign_init(ctx.get()) != 1) throw_openssl("EVP_PKEY_sign_init");
       prototype = std::move(ctx);
     });
@@ -270,10 +282,11 @@ PrivateKey::PrivateKey(Algorithm alg, void* pkey) : alg_(alg), pkey_(nullptr) {
   pkey_ = owned.release();
 }
 
-// Takes ownership of `pkey`; `pub` is its public key, computed by the caller.
-PrivateKey::PrivateKey(Algorithm alg, void* pkey, PublicKey pub)
-    : alg_(alg), pkey_(pkey), pub_(std::make_shared<const PublicKey>(std::move(pub))) {
-  if (curve_for(alg)) signer_ = std::make_shared<Signer>();
+PrivateKey::PrivateKey(Algorithm alg, std::shared_ptr<EcKey> ec, PublicKey pub)
+    : alg_(alg), pkey_(nullptr), pub_(std::make_shared<const PublicKey>(std::move(pub))), ec_(std::move(ec)) {}
+
+void* PrivateKey::native() const {
+  return ec_ ? ec_->evp() : pkey_;
 }
 
 PrivateKey PrivateKey::generate(Algorithm alg, Rng& rng) {
@@ -316,21 +329,20 @@ std::optional<PrivateKey> PrivateKey::import(Algorithm alg, ByteView raw) {
   const EC_GROUP* group = detail::shared_group(*curve);
   auto d = ec_scalar(group, raw);
   if (!d) return std::nullopt;
-  // Import the complete pair: whether EVP_PKEY_fromdata derives a missing
-  // public point differs between OpenSSL 3.x releases. The point d·G is on
-  // the curve by construction, so the PublicKey is built from it directly
-  // instead of exported from the EVP_PKEY and checked again.
-  const Bytes point = ec_public_point(*curve, group, d.get());
-  EVP_PKEY* pkey = ec_keypair(*curve, d.get(), point);
-  const auto coordinates = ByteView(point).subspan(1);
+  // The public point d·G is on the curve by construction, so the PublicKey is
+  // built from it directly instead of exported from OpenSSL and checked again.
+  // The OpenSSL key is imported later, as a complete pair (whether
+  // EVP_PKEY_fromdata derives a missing public point differs between OpenSSL
+  // 3.x releases).
+  Bytes point = ec_public_point(*curve, group, d.get());
   const size_t n = curve->coordinate_size;
-  return PrivateKey(alg, pkey,
-                    PublicKey(alg, Bytes(coordinates.begin(), coordinates.begin() + static_cast<std::ptrdiff_t>(n)),
-                              Bytes(coordinates.begin() + static_cast<std::ptrdiff_t>(n), coordinates.end())));
+  const auto x = ByteView(point).subspan(1, n), y = ByteView(point).subspan(1 + n, n);
+  PublicKey pub(alg, Bytes(x.begin(), x.end()), Bytes(y.begin(), y.end()));
+  return PrivateKey(alg, std::make_shared<EcKey>(curve, raw, std::move(point)), std::move(pub));
 }
 
 PrivateKey::PrivateKey(const PrivateKey& other)
-    : alg_(other.alg_), pkey_(other.pkey_), pub_(other.pub_), seed_(other.seed_), signer_(other.signer_) {
+    : alg_(other.alg_), pkey_(other.pkey_), pub_(other.pub_), seed_(other.seed_), ec_(other.ec_) {
   if (pkey_) EVP_PKEY_up_ref(as_pkey(pkey_));
 }
 
@@ -342,7 +354,7 @@ PrivateKey& PrivateKey::operator=(const PrivateKey& other) {
   pkey_ = other.pkey_;
   pub_ = other.pub_;
   seed_ = other.seed_;
-  signer_ = other.signer_;
+  ec_ = other.ec_;
   return *this;
 }
 
@@ -351,7 +363,7 @@ PrivateKey::PrivateKey(PrivateKey&& other) noexcept
       pkey_(std::exchange(other.pkey_, nullptr)),
       pub_(std::move(other.pub_)),
       seed_(std::move(other.seed_)),
-      signer_(std::move(other.signer_)) {}
+      ec_(std::move(other.ec_)) {}
 
 PrivateKey& PrivateKey::operator=(PrivateKey&& other) noexcept {
   if (this != &other) {
@@ -360,7 +372,7 @@ PrivateKey& PrivateKey::operator=(PrivateKey&& other) noexcept {
     pkey_ = std::exchange(other.pkey_, nullptr);
     pub_ = std::move(other.pub_);
     seed_ = std::move(other.seed_);
-    signer_ = std::move(other.signer_);
+    ec_ = std::move(other.ec_);
   }
   return *this;
 }
@@ -369,19 +381,19 @@ PrivateKey::~PrivateKey() { EVP_PKEY_free(as_pkey(pkey_)); }
 
 Bytes PrivateKey::private_bytes() const {
   if (alg_ == Algorithm::RS256) return *seed_;
-  if (const detail::Curve* curve = curve_for(alg_)) return ec_private_bytes(*curve, as_pkey(pkey_));
+  if (ec_) return ec_->scalar;
   return ed25519_private_bytes(as_pkey(pkey_));
 }
 
 Bytes PrivateKey::sign(ByteView message) const {
-  if (signer_) {
+  if (ec_) {
     // ECDSA over the digest, with a copy of this key's prepared context.
     const EVP_MD* md = alg_ == Algorithm::ES384 ? detail::sha384_md() : detail::sha256_md();
     unsigned char digest[EVP_MAX_MD_SIZE];
     unsigned int digest_len = 0;
     if (EVP_Digest(detail::data_or_empty(message), message.size(), digest, &digest_len, md, nullptr) != 1)
       throw_openssl("EVP_Digest");
-    detail::EvpPkeyCtxPtr ctx(EVP_PKEY_CTX_dup(signer_->get(as_pkey(pkey_))));
+    detail::EvpPkeyCtxPtr ctx(EVP_PKEY_CTX_dup(ec_->signing_context()));
     size_t len = 0;
     if (!ctx || EVP_PKEY_sign(ctx.get(), nullptr, &len, digest, digest_len) != 1) throw_openssl("EVP_PKEY_sign (size)");
     Bytes sig(len);
@@ -406,7 +418,7 @@ Bytes PrivateKey::sign(ByteView message) const {
 std::optional<Bytes> PrivateKey::ecdh_x(const PublicKey& peer) const {
   if (alg_ != Algorithm::ES256 || peer.algorithm() != Algorithm::ES256) return std::nullopt;
   auto peer_pkey = detail::to_evp(peer);
-  detail::EvpPkeyCtxPtr ctx(EVP_PKEY_CTX_new_from_pkey(nullptr, as_pkey(pkey_), nullptr));
+  detail::EvpPkeyCtxPtr ctx(EVP_PKEY_CTX_new_from_pkey(nullptr, as_pkey(native()), nullptr));
   // set_peer_ex(..., validate=1) re-checks the peer point against our group.
   if (!ctx || EVP_PKEY_derive_init(ctx.get()) != 1 ||
       EVP_PKEY_derive_set_peer_ex(ctx.get(), peer_pkey.get(), 1) != 1) {
