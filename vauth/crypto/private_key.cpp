@@ -191,13 +191,14 @@ RsaCache& rsa_cache() {
 // Hot path: every assertion imports its key again (from the store for a
 // discoverable credential, from the unwrapped credential ID otherwise), and
 // every attestation imports the batch key. Importing an EC key costs a scalar
-// multiplication, a provider import and a public key export, several times a
-// signature; so the most recently imported keys are kept, bounded, as
-// PrivateKey copies (one EVP_PKEY each, shared with their signing context).
+// multiplication (d·G) and, at its first signature, a provider import and a
+// prepared signing context; so the most recently imported keys are kept,
+// bounded, as PrivateKey copies that share all of that with the caller.
 // Keyed by SHA-256(alg || secret): only a caller holding the secret finds an
 // entry, so devices sharing a daemon cannot reach each other's keys, and a hit
-// returns the very key the caller would have imported. An evicted entry's
-// EVP_PKEY is freed by OpenSSL, which clears the private scalar (BN_clear_free).
+// returns the very key the caller would have imported. Eviction drops the
+// cache's copy; the secret is wiped when the last copy goes (EcKey's scalar by
+// cleanse, OpenSSL's copy by BN_clear_free).
 class ImportCache {
  public:
   static Bytes tag(Algorithm alg, ByteView raw) {
