@@ -10,9 +10,11 @@
 #include <openssl/x509v3.h>
 
 #include <algorithm>
+#include <atomic>
 #include <memory>
 #include <stdexcept>
 #include <string_view>
+#include <thread>
 
 #include "vauth/base/bytes.h"
 #include "vauth/crypto/keys.h"
@@ -530,6 +532,62 @@ TEST_CASE("PrivateKey copy and move share the key") {
   target = std::move(moved);
   CHECK(target.private_bytes() == scalar);
   CHECK(original.private_bytes() == scalar);
+}
+
+// Hot path (issue #10): imported keys are cached by SHA-256(alg || secret),
+// ECDSA signs through a prepared context shared by copies of a key.
+TEST_CASE("Imported keys are cached, bounded, and sign correctly") {
+  SeededRng rng(10);
+  for (Algorithm alg : {Algorithm::ES256, Algorithm::ES384, Algorithm::EdDSA}) {
+    CAPTURE(to_string(alg));
+    const PrivateKey generated = PrivateKey::generate(alg, rng);
+    const Bytes raw = generated.private_bytes();
+    auto first = PrivateKey::from_bytes(alg, raw);
+    auto second = PrivateKey::from_bytes(alg, raw);
+    REQUIRE(first.has_value());
+    REQUIRE(second.has_value());
+    CHECK(first->native() == second->native());  // the second import was a cache hit
+    CHECK(first->public_key().x() == generated.public_key().x());
+    CHECK(first->public_key().y() == generated.public_key().y());
+    CHECK(first->private_bytes() == raw);
+    // The digest matches the curve (ES384 uses SHA-384): PublicKey::verify checks it.
+    const Bytes message = to_bytes("cached");
+    CHECK(generated.public_key().verify(message, second->sign(message)));
+    CHECK(generated.public_key().verify(message, first->sign(message)));
+    CHECK_FALSE(generated.public_key().verify(to_bytes("cacheD"), first->sign(message)));
+  }
+
+  // More distinct keys than the cache holds: every import is still the right key.
+  std::vector<Bytes> raws;
+  for (int i = 0; i < 80; ++i) raws.push_back(PrivateKey::generate(Algorithm::ES256, rng).private_bytes());
+  for (const Bytes& raw : raws) REQUIRE(PrivateKey::from_bytes(Algorithm::ES256, raw).has_value());
+  for (const Bytes& raw : raws) {
+    auto key = PrivateKey::from_bytes(Algorithm::ES256, raw);
+    REQUIRE(key.has_value());
+    CHECK(key->private_bytes() == raw);
+    CHECK(key->public_key().verify(to_bytes("m"), key->sign(to_bytes("m"))));
+  }
+  // A cached entry never lets a bad scalar through, nor a key under another algorithm.
+  CHECK_FALSE(PrivateKey::from_bytes(Algorithm::ES256, Bytes(32, 0)).has_value());
+  auto as_ed25519 = PrivateKey::from_bytes(Algorithm::EdDSA, raws.front());
+  REQUIRE(as_ed25519.has_value());
+  CHECK(as_ed25519->algorithm() == Algorithm::EdDSA);
+}
+
+TEST_CASE("ECDSA signatures from copies of one key on several threads all verify") {
+  SeededRng rng(11);
+  const PrivateKey key = PrivateKey::generate(Algorithm::ES256, rng);
+  std::vector<std::thread> threads;
+  std::atomic<int> good{0};
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&, copy = key] {
+      for (int i = 0; i < 50; ++i) {
+        if (copy.public_key().verify(to_bytes("t"), copy.sign(to_bytes("t")))) ++good;
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  CHECK(good == 200);
 }
 
 // ---------------------------------------------------------------------------

@@ -526,5 +526,48 @@ TEST_CASE("getAssertion: a replaced resident credential is gone") {
   CHECK_FALSE(a.number_of_credentials.has_value());
 }
 
+// The allow-list credential is unwrapped once, when located; a touch that comes
+// later must not sign with a key the store no longer vouches for.
+TEST_CASE("getAssertion: a credential deleted or reset away while waiting for the touch is gone") {
+  Harness h;
+  MakeCredentialRequest mc;
+  SUBCASE("discoverable, deleted") {
+    mc.rk();
+  }
+  SUBCASE("wrapped, master secret replaced by a reset") {}
+  Credential c = make_credential(h, mc);
+  h.presence.set_mode(Mode::Wait);
+  GetAssertionRequest req;
+  req.allow(c.id);
+  const uint32_t count_before = h.state().sign_count;
+  Pending p = h.start(kGetAssertion, req.build());
+  REQUIRE_FALSE(p.done());
+  store::Store& st = h.store;
+  if (h.state().find_credential(c.id)) {
+    st.commit(store::Mutation{store::change::DeleteCredential{c.id}});
+  } else {
+    st.commit(store::Mutation{store::change::Reset{Bytes(32, 0x5a)}});
+  }
+  h.presence.approve();
+  REQUIRE(p.done());
+  CHECK(p.get().status == Status::NoCredentials);
+  CHECK(h.state().sign_count == count_before);  // nothing was signed
+}
+
+TEST_CASE("getAssertion: an allow-list credential still there after the touch signs") {
+  Harness h;
+  Credential c = make_credential(h);
+  h.presence.set_mode(Mode::Wait);
+  GetAssertionRequest req;
+  req.allow(c.id);
+  Pending p = h.start(kGetAssertion, req.build());
+  REQUIRE_FALSE(p.done());
+  h.presence.approve();
+  REQUIRE(p.done());
+  Assertion a = unpack_assertion(p.get());
+  CHECK(a.credential_id == c.id);
+  CHECK(verifies(c.public_key, a, req.client_data_hash));
+}
+
 }  // namespace
 }  // namespace vauth::ctaptest

@@ -10,6 +10,7 @@
 #include <cstring>
 #include <stdexcept>
 
+#include "vauth/crypto/fetched.h"
 #include "vauth/crypto/openssl_util.h"
 
 namespace vauth::crypto {
@@ -121,13 +122,12 @@ bool verify_with(EVP_PKEY* pkey, const EVP_MD* md, ByteView message, ByteView si
 bool on_curve(const detail::Curve& curve, ByteView x, ByteView y) {
   if (x.size() != curve.coordinate_size || y.size() != curve.coordinate_size) return false;
   Bytes encoded = concat(Bytes{0x04}, x, y);
-  auto group = detail::curve_group(curve);
-  detail::EcPointPtr point(EC_POINT_new(group.get()));
+  const EC_GROUP* group = detail::shared_group(curve);
+  detail::EcPointPtr point(EC_POINT_new(group));
   if (!point) throw_openssl("EC_POINT_new");
   // oct2point rejects coordinates >= p.
-  if (EC_POINT_oct2point(group.get(), point.get(), encoded.data(), encoded.size(), nullptr) != 1 ||
-      EC_POINT_is_on_curve(group.get(), point.get(), nullptr) != 1 ||
-      EC_POINT_is_at_infinity(group.get(), point.get())) {
+  if (EC_POINT_oct2point(group, point.get(), encoded.data(), encoded.size(), nullptr) != 1 ||
+      EC_POINT_is_on_curve(group, point.get(), nullptr) != 1 || EC_POINT_is_at_infinity(group, point.get())) {
     ERR_clear_error();
     return false;
   }
@@ -228,8 +228,7 @@ bool PublicKey::verify(ByteView message, ByteView signature) const {
     case Algorithm::EdDSA:
       if (signature.size() != kEd25519SigSize) return false;
       return verify_with(pkey.get(), nullptr, message, signature);
-    case Algorithm::ES384:
-      return verify_with(pkey.get(), EVP_sha384(), message, signature);
+    case Algorithm::ES384: return verify_with(pkey.get(), detail::sha384_md(), message, signature);
     case Algorithm::ES256:
     case Algorithm::RS256:
       break;
@@ -237,7 +236,7 @@ bool PublicKey::verify(ByteView message, ByteView signature) const {
   // OpenSSL's ECDSA verify re-encodes the parsed signature and rejects any
   // non-canonical DER, so malleated encodings fail here too. RSA keys default
   // to PKCS#1 v1.5 padding.
-  return verify_with(pkey.get(), EVP_sha256(), message, signature);
+  return verify_with(pkey.get(), detail::sha256_md(), message, signature);
 }
 
 namespace detail {

@@ -47,6 +47,7 @@ class PublicKey {
   bool verify(ByteView message, ByteView signature) const;
 
  private:
+  friend class PrivateKey;  // builds the public key of a point it has just computed, unchecked
   PublicKey(Algorithm alg, Bytes x, Bytes y) : alg_(alg), x_(std::move(x)), y_(std::move(y)) {}
   Algorithm alg_;
   Bytes x_, y_;  // RS256: n and e
@@ -82,14 +83,20 @@ class PrivateKey {
   std::optional<Bytes> ecdh_x(const PublicKey& peer) const;
 
   // The OpenSSL EVP_PKEY* (for the X.509 code in this folder only).
-  void* native() const { return pkey_; }
+  void* native() const;
 
  private:
+  struct EcKey;  // private_key.cpp: an ES256/ES384 key, imported into OpenSSL on first use
   PrivateKey(Algorithm alg, void* pkey);
+  PrivateKey(Algorithm alg, std::shared_ptr<EcKey> ec, PublicKey pub);
+  // from_bytes without the import cache (generate: fresh keys are rarely signed with at once).
+  static std::optional<PrivateKey> import(Algorithm alg, ByteView raw);
+
   Algorithm alg_;
-  void* pkey_;  // EVP_PKEY*, reference counted
+  void* pkey_;  // EVP_PKEY*, reference counted; null for ES256/ES384 (see ec_)
   std::shared_ptr<const PublicKey> pub_;
   std::shared_ptr<const Bytes> seed_;  // RS256: the seed private_bytes() returns
+  std::shared_ptr<EcKey> ec_;          // ES256/ES384 only
 };
 
 }  // namespace vauth::crypto

@@ -38,4 +38,12 @@ EcGroupPtr curve_group(const Curve& curve) {
   return group;
 }
 
+const EC_GROUP* shared_group(const Curve& curve) {
+  static const EC_GROUP* p256 = curve_group(kP256).release();
+  static const EC_GROUP* p384 = curve_group(kP384).release();
+  if (curve.nid == kP256.nid) return p256;
+  if (curve.nid == kP384.nid) return p384;
+  throw std::logic_error("shared_group: unsupported curve");
+}
+
 }  // namespace vauth::crypto::detail

@@ -60,6 +60,10 @@ extern const Curve kP256, kP384;
 // The P-256 group (new object per call; EC_GROUP is not shared across threads here).
 EcGroupPtr p256_group();
 EcGroupPtr curve_group(const Curve& curve);
+// A process-wide group for `curve`, built once (hot path: EC_GROUP_new_by_curve_name
+// costs more than a point check). EC_GROUP is only read by point arithmetic,
+// so one object serves every thread; never freed.
+const EC_GROUP* shared_group(const Curve& curve);
 
 // EVP_PKEY for a public key (never null; throws on OpenSSL failure).
 EvpPkeyPtr to_evp(const PublicKey& key);

@@ -9,6 +9,7 @@
 
 #include <stdexcept>
 
+#include "vauth/crypto/fetched.h"
 #include "vauth/crypto/openssl_util.h"
 
 namespace vauth::crypto {
@@ -52,8 +53,8 @@ bool valid_cbc_args(ByteView key, ByteView iv, ByteView data, size_t key_size = 
 detail::EvpCipherCtxPtr gcm_context(ByteView key, ByteView nonce, ByteView aad, bool encrypt) {
   detail::EvpCipherCtxPtr ctx(EVP_CIPHER_CTX_new());
   // AES-GCM's default IV length is 12 bytes, which is the only size we accept.
-  if (!ctx || EVP_CipherInit_ex2(ctx.get(), EVP_aes_256_gcm(), key.data(), nonce.data(),
-                                 encrypt ? 1 : 0, nullptr) != 1)
+  if (!ctx || EVP_CipherInit_ex2(ctx.get(), detail::aes256_gcm_cipher(), key.data(), nonce.data(), encrypt ? 1 : 0,
+                                 nullptr) != 1)
     throw_openssl("AES-256-GCM init");
   int len = 0;
   if (!aad.empty() &&
@@ -67,15 +68,13 @@ detail::EvpCipherCtxPtr gcm_context(ByteView key, ByteView nonce, ByteView aad, 
 Bytes sha256(ByteView data) {
   Bytes out(kSha256Size);
   unsigned int len = 0;
-  if (EVP_Digest(data_or_empty(data), data.size(), out.data(), &len, EVP_sha256(), nullptr) != 1)
+  if (EVP_Digest(data_or_empty(data), data.size(), out.data(), &len, detail::sha256_md(), nullptr) != 1)
     throw_openssl("SHA-256");
   return out;
 }
 
 Bytes hmac_sha256(ByteView key, ByteView data) {
-  detail::EvpMacPtr mac(EVP_MAC_fetch(nullptr, "HMAC", nullptr));
-  if (!mac) throw_openssl("EVP_MAC_fetch(HMAC)");
-  detail::EvpMacCtxPtr ctx(EVP_MAC_CTX_new(mac.get()));
+  detail::EvpMacCtxPtr ctx(EVP_MAC_CTX_new(detail::hmac_mac()));
   if (!ctx) throw_openssl("EVP_MAC_CTX_new");
   OSSL_PARAM params[] = {
       OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, param_name("SHA256"), 0),
@@ -95,9 +94,7 @@ Bytes hmac_sha256(ByteView key, ByteView data) {
 Bytes hkdf_sha256(ByteView ikm, ByteView salt, ByteView info, size_t length) {
   if (length == 0) return {};
   if (length > 255 * kSha256Size) throw std::invalid_argument("hkdf_sha256: length > 255*HashLen");
-  detail::EvpKdfPtr kdf(EVP_KDF_fetch(nullptr, "HKDF", nullptr));
-  if (!kdf) throw_openssl("EVP_KDF_fetch(HKDF)");
-  detail::EvpKdfCtxPtr ctx(EVP_KDF_CTX_new(kdf.get()));
+  detail::EvpKdfCtxPtr ctx(EVP_KDF_CTX_new(detail::hkdf_kdf()));
   if (!ctx) throw_openssl("EVP_KDF_CTX_new");
 
   // Default mode is extract-then-expand. An absent salt makes OpenSSL use
@@ -120,12 +117,12 @@ Bytes hkdf_sha256(ByteView ikm, ByteView salt, ByteView info, size_t length) {
 
 std::optional<Bytes> aes256_cbc_encrypt(ByteView key, ByteView iv, ByteView plaintext) {
   if (!valid_cbc_args(key, iv, plaintext)) return std::nullopt;
-  return aes_cbc(EVP_aes_256_cbc(), key, iv, plaintext, true);
+  return aes_cbc(detail::aes256_cbc_cipher(), key, iv, plaintext, true);
 }
 
 std::optional<Bytes> aes256_cbc_decrypt(ByteView key, ByteView iv, ByteView ciphertext) {
   if (!valid_cbc_args(key, iv, ciphertext)) return std::nullopt;
-  return aes_cbc(EVP_aes_256_cbc(), key, iv, ciphertext, false);
+  return aes_cbc(detail::aes256_cbc_cipher(), key, iv, ciphertext, false);
 }
 
 std::optional<Bytes> aes128_cbc_encrypt(ByteView key, ByteView iv, ByteView plaintext) {

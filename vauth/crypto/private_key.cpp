@@ -8,6 +8,7 @@
 #include <stdexcept>
 #include <utility>
 
+#include "vauth/crypto/fetched.h"
 #include "vauth/crypto/keys.h"
 #include "vauth/crypto/openssl_util.h"
 #include "vauth/crypto/primitives.h"
@@ -21,6 +22,7 @@ constexpr size_t kRsaSeedSize = 32;
 constexpr size_t kRsaPrimeSize = 128;  // bytes: two 1024-bit primes make RSA-2048
 constexpr unsigned long kRsaExponent = 65537;
 constexpr size_t kRsaCacheSize = 64;
+constexpr size_t kImportCacheSize = 32;
 // A scalar drawn uniformly from 32 bytes is out of range with probability
 // ~2^-32; this many failures in a row means the Rng is broken, not unlucky.
 constexpr int kMaxScalarAttempts = 64;
@@ -75,15 +77,6 @@ EVP_PKEY* ec_keypair(const detail::Curve& curve, const BIGNUM* d, const Bytes& p
       EVP_PKEY_fromdata(ctx.get(), &pkey, EVP_PKEY_KEYPAIR, params.get()) != 1)
     throw_openssl("EVP_PKEY_fromdata (EC key pair)");
   return pkey;
-}
-
-Bytes ec_private_bytes(const detail::Curve& curve, const EVP_PKEY* pkey) {
-  BIGNUM* raw = nullptr;
-  if (EVP_PKEY_get_bn_param(pkey, OSSL_PKEY_PARAM_PRIV_KEY, &raw) != 1) throw_openssl("get EC private key");
-  detail::SecretBnPtr d(raw);
-  Bytes out(curve.coordinate_size);
-  if (BN_bn2binpad(d.get(), out.data(), static_cast<int>(out.size())) < 0) throw_openssl("BN_bn2binpad");
-  return out;
 }
 
 Bytes ed25519_private_bytes(const EVP_PKEY* pkey) {
@@ -195,7 +188,91 @@ RsaCache& rsa_cache() {
   return *cache;
 }
 
+// Hot path: every assertion imports its key again (from the store for a
+// discoverable credential, from the unwrapped credential ID otherwise), and
+// every attestation imports the batch key. Importing an EC key costs a scalar
+// multiplication (d·G) and, at its first signature, a provider import and a
+// prepared signing context; so the most recently imported keys are kept,
+// bounded, as PrivateKey copies that share all of that with the caller.
+// Keyed by SHA-256(alg || secret): only a caller holding the secret finds an
+// entry, so devices sharing a daemon cannot reach each other's keys, and a hit
+// returns the very key the caller would have imported. Eviction drops the
+// cache's copy; the secret is wiped when the last copy goes (EcKey's scalar by
+// cleanse, OpenSSL's copy by BN_clear_free).
+class ImportCache {
+ public:
+  static Bytes tag(Algorithm alg, ByteView raw) {
+    Bytes tagged;
+    put_u16_be(tagged, static_cast<uint16_t>(static_cast<int32_t>(alg)));
+    append(tagged, raw);
+    Bytes out = sha256(tagged);
+    cleanse(tagged);
+    return out;
+  }
+
+  std::optional<PrivateKey> find(const Bytes& tag) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    auto it = keys_.find(tag);
+    if (it == keys_.end()) return std::nullopt;
+    return it->second;
+  }
+
+  void insert(const Bytes& tag, const PrivateKey& key) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (keys_.size() >= kImportCacheSize && !keys_.contains(tag)) keys_.erase(keys_.begin());  // any one: bounded
+    keys_.insert_or_assign(tag, key);
+  }
+
+ private:
+  std::mutex mutex_;
+  std::map<Bytes, PrivateKey> keys_;
+};
+
+ImportCache& import_cache() {
+  static ImportCache* cache = new ImportCache;  // intentionally leaked, like rsa_cache()
+  return *cache;
+}
+
 }  // namespace
+
+// An ECDSA key, shared by every copy of a PrivateKey. Hot path: makeCredential
+// generates a key only to publish its public key and wrap its scalar, so the
+// OpenSSL key (a provider import that rebuilds the curve group, costlier than
+// the scalar multiplication itself) is made only on the first signature, ECDH
+// or X.509 use. Signing then duplicates a context prepared once, instead of
+// EVP_DigestSignInit's per-call fetch of the digest and signature algorithms.
+struct PrivateKey::EcKey {
+  const detail::Curve* curve;
+  Bytes scalar;  // big-endian d, 0 < d < n; wiped when the last copy goes
+  Bytes point;   // d·G, uncompressed
+  std::once_flag imported, prepared;
+  detail::EvpPkeyPtr pkey;
+  detail::EvpPkeyCtxPtr prototype;  // EVP_PKEY_sign_init done; holds a reference to pkey
+
+  EcKey(const detail::Curve* c, ByteView d, Bytes q) : curve(c), scalar(d.begin(), d.end()), point(std::move(q)) {}
+  EcKey(const EcKey&) = delete;
+  EcKey& operator=(const EcKey&) = delete;
+  ~EcKey() { cleanse(scalar); }
+
+  EVP_PKEY* evp() {
+    std::call_once(imported, [&] {
+      auto d = ec_scalar(detail::shared_group(*curve), scalar);
+      if (!d) throw std::logic_error("EcKey: scalar out of range");
+      pkey.reset(ec_keypair(*curve, d.get(), point));
+    });
+    return pkey.get();
+  }
+
+  const EVP_PKEY_CTX* signing_context() {
+    EVP_PKEY* key = evp();
+    std::call_once(prepared, [&] {
+      detail::EvpPkeyCtxPtr ctx(EVP_PKEY_CTX_new_from_pkey(nullptr, key, nullptr));
+      if (!ctx || EVP_PKEY_sign_init(ctx.get()) != 1) throw_openssl("EVP_PKEY_sign_init");
+      prototype = std::move(ctx);
+    });
+    return prototype.get();
+  }
+};
 
 // Takes ownership of `pkey`, also when it throws.
 PrivateKey::PrivateKey(Algorithm alg, void* pkey) : alg_(alg), pkey_(nullptr) {
@@ -206,12 +283,19 @@ PrivateKey::PrivateKey(Algorithm alg, void* pkey) : alg_(alg), pkey_(nullptr) {
   pkey_ = owned.release();
 }
 
+PrivateKey::PrivateKey(Algorithm alg, std::shared_ptr<EcKey> ec, PublicKey pub)
+    : alg_(alg), pkey_(nullptr), pub_(std::make_shared<const PublicKey>(std::move(pub))), ec_(std::move(ec)) {}
+
+void* PrivateKey::native() const {
+  return ec_ ? ec_->evp() : pkey_;
+}
+
 PrivateKey PrivateKey::generate(Algorithm alg, Rng& rng) {
   const detail::Curve* curve = curve_for(alg);
   const size_t size = curve ? curve->coordinate_size : (alg == Algorithm::RS256 ? kRsaSeedSize : kEd25519SeedSize);
   for (int attempt = 0; attempt < kMaxScalarAttempts; ++attempt) {
     Bytes raw = rng.bytes(size);
-    auto key = from_bytes(alg, raw);
+    auto key = import(alg, raw);
     cleanse(raw);
     // Ed25519 and RSA accept any seed; ECDSA retries until 0 < d < n.
     if (key) return std::move(*key);
@@ -220,6 +304,15 @@ PrivateKey PrivateKey::generate(Algorithm alg, Rng& rng) {
 }
 
 std::optional<PrivateKey> PrivateKey::from_bytes(Algorithm alg, ByteView raw) {
+  if (alg == Algorithm::RS256) return import(alg, raw);  // RsaCache already keeps the derived keys
+  const Bytes tag = ImportCache::tag(alg, raw);
+  if (auto cached = import_cache().find(tag)) return cached;
+  auto key = import(alg, raw);
+  if (key) import_cache().insert(tag, *key);
+  return key;
+}
+
+std::optional<PrivateKey> PrivateKey::import(Algorithm alg, ByteView raw) {
   if (alg == Algorithm::EdDSA) {
     if (raw.size() != kEd25519SeedSize) return std::nullopt;
     EVP_PKEY* pkey = EVP_PKEY_new_raw_private_key(EVP_PKEY_ED25519, nullptr, raw.data(), raw.size());
@@ -234,16 +327,23 @@ std::optional<PrivateKey> PrivateKey::from_bytes(Algorithm alg, ByteView raw) {
   }
   const detail::Curve* curve = curve_for(alg);
   if (!curve || raw.size() != curve->coordinate_size) return std::nullopt;
-  auto group = detail::curve_group(*curve);
-  auto d = ec_scalar(group.get(), raw);
+  const EC_GROUP* group = detail::shared_group(*curve);
+  auto d = ec_scalar(group, raw);
   if (!d) return std::nullopt;
-  // Import the complete pair: whether EVP_PKEY_fromdata derives a missing
-  // public point differs between OpenSSL 3.x releases.
-  return PrivateKey(alg, ec_keypair(*curve, d.get(), ec_public_point(*curve, group.get(), d.get())));
+  // The public point d·G is on the curve by construction, so the PublicKey is
+  // built from it directly instead of exported from OpenSSL and checked again.
+  // The OpenSSL key is imported later, as a complete pair (whether
+  // EVP_PKEY_fromdata derives a missing public point differs between OpenSSL
+  // 3.x releases).
+  Bytes point = ec_public_point(*curve, group, d.get());
+  const size_t n = curve->coordinate_size;
+  const auto x = ByteView(point).subspan(1, n), y = ByteView(point).subspan(1 + n, n);
+  PublicKey pub(alg, Bytes(x.begin(), x.end()), Bytes(y.begin(), y.end()));
+  return PrivateKey(alg, std::make_shared<EcKey>(curve, raw, std::move(point)), std::move(pub));
 }
 
 PrivateKey::PrivateKey(const PrivateKey& other)
-    : alg_(other.alg_), pkey_(other.pkey_), pub_(other.pub_), seed_(other.seed_) {
+    : alg_(other.alg_), pkey_(other.pkey_), pub_(other.pub_), seed_(other.seed_), ec_(other.ec_) {
   if (pkey_) EVP_PKEY_up_ref(as_pkey(pkey_));
 }
 
@@ -255,6 +355,7 @@ PrivateKey& PrivateKey::operator=(const PrivateKey& other) {
   pkey_ = other.pkey_;
   pub_ = other.pub_;
   seed_ = other.seed_;
+  ec_ = other.ec_;
   return *this;
 }
 
@@ -262,7 +363,8 @@ PrivateKey::PrivateKey(PrivateKey&& other) noexcept
     : alg_(other.alg_),
       pkey_(std::exchange(other.pkey_, nullptr)),
       pub_(std::move(other.pub_)),
-      seed_(std::move(other.seed_)) {}
+      seed_(std::move(other.seed_)),
+      ec_(std::move(other.ec_)) {}
 
 PrivateKey& PrivateKey::operator=(PrivateKey&& other) noexcept {
   if (this != &other) {
@@ -271,6 +373,7 @@ PrivateKey& PrivateKey::operator=(PrivateKey&& other) noexcept {
     pkey_ = std::exchange(other.pkey_, nullptr);
     pub_ = std::move(other.pub_);
     seed_ = std::move(other.seed_);
+    ec_ = std::move(other.ec_);
   }
   return *this;
 }
@@ -279,13 +382,28 @@ PrivateKey::~PrivateKey() { EVP_PKEY_free(as_pkey(pkey_)); }
 
 Bytes PrivateKey::private_bytes() const {
   if (alg_ == Algorithm::RS256) return *seed_;
-  if (const detail::Curve* curve = curve_for(alg_)) return ec_private_bytes(*curve, as_pkey(pkey_));
+  if (ec_) return ec_->scalar;
   return ed25519_private_bytes(as_pkey(pkey_));
 }
 
 Bytes PrivateKey::sign(ByteView message) const {
+  if (ec_) {
+    // ECDSA over the digest, with a copy of this key's prepared context.
+    const EVP_MD* md = alg_ == Algorithm::ES384 ? detail::sha384_md() : detail::sha256_md();
+    unsigned char digest[EVP_MAX_MD_SIZE];
+    unsigned int digest_len = 0;
+    if (EVP_Digest(detail::data_or_empty(message), message.size(), digest, &digest_len, md, nullptr) != 1)
+      throw_openssl("EVP_Digest");
+    detail::EvpPkeyCtxPtr ctx(EVP_PKEY_CTX_dup(ec_->signing_context()));
+    size_t len = 0;
+    if (!ctx || EVP_PKEY_sign(ctx.get(), nullptr, &len, digest, digest_len) != 1) throw_openssl("EVP_PKEY_sign (size)");
+    Bytes sig(len);
+    if (EVP_PKEY_sign(ctx.get(), sig.data(), &len, digest, digest_len) != 1) throw_openssl("EVP_PKEY_sign");
+    sig.resize(len);  // DER ECDSA signatures vary in length
+    return sig;
+  }
   // Ed25519 hashes internally (PureEdDSA), so it takes no digest.
-  const EVP_MD* md = alg_ == Algorithm::EdDSA ? nullptr : alg_ == Algorithm::ES384 ? EVP_sha384() : EVP_sha256();
+  const EVP_MD* md = alg_ == Algorithm::EdDSA ? nullptr : detail::sha256_md();
   detail::EvpMdCtxPtr ctx(EVP_MD_CTX_new());
   if (!ctx || EVP_DigestSignInit(ctx.get(), nullptr, md, nullptr, as_pkey(pkey_)) != 1)
     throw_openssl("EVP_DigestSignInit");
@@ -301,7 +419,7 @@ Bytes PrivateKey::sign(ByteView message) const {
 std::optional<Bytes> PrivateKey::ecdh_x(const PublicKey& peer) const {
   if (alg_ != Algorithm::ES256 || peer.algorithm() != Algorithm::ES256) return std::nullopt;
   auto peer_pkey = detail::to_evp(peer);
-  detail::EvpPkeyCtxPtr ctx(EVP_PKEY_CTX_new_from_pkey(nullptr, as_pkey(pkey_), nullptr));
+  detail::EvpPkeyCtxPtr ctx(EVP_PKEY_CTX_new_from_pkey(nullptr, as_pkey(native()), nullptr));
   // set_peer_ex(..., validate=1) re-checks the peer point against our group.
   if (!ctx || EVP_PKEY_derive_init(ctx.get()) != 1 ||
       EVP_PKEY_derive_set_peer_ex(ctx.get(), peer_pkey.get(), 1) != 1) {

@@ -7,6 +7,7 @@
 #include <array>
 #include <climits>
 
+#include "vauth/crypto/fetched.h"
 #include "vauth/crypto/openssl_util.h"
 #include "vauth/crypto/primitives.h"
 
@@ -52,7 +53,7 @@ void SeededRng::fill(std::span<uint8_t> out) {
   for (size_t i = 0; i < 8; ++i) iv[kAesBlock - 1 - i] = static_cast<uint8_t>(block >> (8 * i));
 
   detail::EvpCipherCtxPtr ctx(EVP_CIPHER_CTX_new());
-  if (!ctx || EVP_EncryptInit_ex2(ctx.get(), EVP_aes_256_ctr(), key_, iv.data(), nullptr) != 1)
+  if (!ctx || EVP_EncryptInit_ex2(ctx.get(), detail::aes256_ctr_cipher(), key_, iv.data(), nullptr) != 1)
     detail::throw_openssl("AES-256-CTR init");
 
   int len = 0;

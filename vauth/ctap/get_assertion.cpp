@@ -1,4 +1,6 @@
 // authenticatorGetAssertion and authenticatorGetNextAssertion (CTAP 2.1 §6.2-6.3).
+#include <memory>
+
 #include "vauth/crypto/primitives.h"
 #include "vauth/ctap/auth_data.h"
 #include "vauth/ctap/built_in_uv.h"
@@ -77,15 +79,20 @@ Response sign_discoverable(Session& s, const Request& r, const Bytes& id, size_t
 }
 
 // Answers for the located credentials once presence (if asked for) is settled.
-void respond(Session& s, Request r, std::optional<Bytes> allowed_id, std::vector<Bytes> discoverable,
-             const Done& done) {
+// `located` is the allow-list credential's secret as locating unwrapped it, or
+// nullopt when the store may have changed since (see locate_and_respond).
+void respond(Session& s, Request r, std::optional<Bytes> allowed_id, std::optional<CredentialSecret> located,
+             std::vector<Bytes> discoverable, const Done& done) {
   if (r.used_token) consume_pin_uv_auth_token(s);
   if (allowed_id) {
-    auto secret = s.credential(r.rp_id_hash, *allowed_id);
+    // Hot path: sign with the key locating unwrapped rather than unwrapping the ID again.
+    std::optional<CredentialSecret> secret = std::move(located);
+    if (!secret) secret = s.credential(r.rp_id_hash, *allowed_id);
     if (!secret) return done(error(Status::NoCredentials));
     const store::Credential* c = (secret->flags & credential_flag::kResident)
                                      ? s.state().find_credential(*allowed_id)
                                      : nullptr;
+    if ((secret->flags & credential_flag::kResident) && !c) return done(error(Status::NoCredentials));
     std::optional<store::Credential> copy;
     if (c) copy = *c;
     return done(sign_assertion(s, r, *allowed_id, secret->flags, secret->key, copy ? &*copy : nullptr, 0, true));
@@ -114,6 +121,7 @@ void locate_and_respond(Session& s, Request r, const Done& done, bool present) {
   // (userVerificationRequired) always, level 2 (...OptionalWithCredentialIDList)
   // when no allowList names it.
   std::optional<Bytes> allowed_id;
+  std::optional<CredentialSecret> located;
   std::vector<Bytes> discoverable;
   if (!r.allow_list.empty()) {
     for (const auto& d : r.allow_list) {
@@ -121,6 +129,7 @@ void locate_and_respond(Session& s, Request r, const Done& done, bool present) {
       auto secret = s.ctap2_credential(r.rp_id_hash, d.id);
       if (secret && (r.user_verified || s.cred_protect(*secret, d.id) < 3)) {
         allowed_id = d.id;
+        located = std::move(secret);
         break;
       }
     }
@@ -134,16 +143,23 @@ void locate_and_respond(Session& s, Request r, const Done& done, bool present) {
 
   if (present || !r.user_presence || (!found && s.profile.no_credentials_immediately)) {
     if (!found) return done(error(Status::NoCredentials));
-    return respond(s, std::move(r), std::move(allowed_id), std::move(discoverable), done);
+    return respond(s, std::move(r), std::move(allowed_id), std::move(located), std::move(discoverable), done);
   }
   // Build the request before `r` is moved into the continuation (argument order is unspecified).
   PresenceRequest touch{"getAssertion", r.rp_id};
-  s.request_presence(std::move(touch), [&s, done, found, r = std::move(r), allowed_id = std::move(allowed_id),
-                                            discoverable = std::move(discoverable)](Status st) mutable {
-    if (st != Status::Ok) return done(error(st));
-    if (!found) return done(error(Status::NoCredentials));
-    respond(s, std::move(r), std::move(allowed_id), std::move(discoverable), done);
-  });
+  // Presence that answers at once (auto-approve) keeps the located secret. An
+  // answer that comes later, after a real wait, finds the ID unwrapped again:
+  // meanwhile the credential may have been deleted or the key reset.
+  auto answered_later = std::make_shared<bool>(false);
+  s.request_presence(
+      std::move(touch), [&s, done, found, answered_later, r = std::move(r), allowed_id = std::move(allowed_id),
+                         located = std::move(located), discoverable = std::move(discoverable)](Status st) mutable {
+        if (st != Status::Ok) return done(error(st));
+        if (!found) return done(error(Status::NoCredentials));
+        if (*answered_later) located.reset();
+        respond(s, std::move(r), std::move(allowed_id), std::move(located), std::move(discoverable), done);
+      });
+  *answered_later = true;
 }
 
 }  // namespace
