@@ -138,7 +138,11 @@ void apply(State& s, const Mutation& m) {
 
 void load_credential(State& s, Credential&& c) {
   if (!c.discoverable) {
-    apply(s, Mutation{change::PutCredential{std::move(c)}});  // few of them: no fast path needed
+    // Few of them: no fast path needed. Loading is not a change of the
+    // credentials (the snapshot's generation already counts it).
+    const uint64_t generation = s.credential_generation;
+    apply(s, Mutation{change::PutCredential{std::move(c)}});
+    s.credential_generation = generation;
     return;
   }
   const bool fresh = s.credentials.empty() || s.credentials.rbegin()->first < c.id;
