@@ -57,6 +57,16 @@ std::string find_vauthd(const std::optional<std::string>& chosen) {
   return chosen ? *chosen : find_sibling_program("vauthd", "vauth/daemon/vauthd");
 }
 
+// The fork guard preload library, next to vauth when installed or in the build
+// tree; empty (with a warning) when neither has it.
+std::string fork_guard_library() {
+  const std::string name = "libvauth-umockdev-fork-guard.so";
+  const std::string found = find_sibling_program(name, "kernelfree/" + name);
+  if (found != name) return found;
+  error(name + " not found next to vauth; a program that forks may hang under umockdev");
+  return "";
+}
+
 // Parses options; nullopt after printing help (exit 0) or an error (exit 125).
 std::optional<RunOptions> parse(const std::vector<std::string>& args, int& exit_code) {
   auto dashdash = std::find(args.begin(), args.end(), "--");
@@ -243,8 +253,12 @@ int run_command(const std::vector<std::string>& args) {
       return kOwnError;
     }
 
-    const char* preload = std::getenv("LD_PRELOAD");
-    const auto env = with_variables(environment_without_test_bed(), testbed->environment(preload ? preload : ""));
+    // umockdev's preload library first, then our fork guard (without it, a
+    // multi-threaded program that forks can hang its child: kernelfree/umockdev_fork_guard.cpp),
+    // then whatever the caller preloads.
+    std::string preload = fork_guard_library();
+    if (const char* caller = std::getenv("LD_PRELOAD"); caller && *caller) preload += (preload.empty() ? "" : ":") + std::string(caller);
+    const auto env = with_variables(environment_without_test_bed(), testbed->environment(preload));
     const SpawnResult child = spawn(o.program, env, SpawnOptions{});
     if (child.error != 0) {
       error("cannot start " + o.program[0] + ": " + std::strerror(child.error));
