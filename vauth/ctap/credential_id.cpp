@@ -1,5 +1,8 @@
 #include "vauth/ctap/credential_id.h"
 
+#include <array>
+#include <mutex>
+
 #include "vauth/crypto/primitives.h"
 
 namespace vauth::ctap {
@@ -10,8 +13,33 @@ constexpr size_t kNonceLength = 12;
 constexpr size_t kHeaderLength = 3;  // flags | COSE alg
 
 // One purpose per key: the wrapping key is derived, never the master secret itself.
-Bytes wrapping_key(ByteView master_secret) {
+Bytes derive_wrapping_key(ByteView master_secret) {
   return crypto::hkdf_sha256(master_secret, {}, to_bytes("vauth credential id v1"), 32);
+}
+
+// Hot path: every wrap and unwrap needs the wrapping key, and HKDF under
+// OpenSSL 3.0 looks its digest up by name on each call — as much time as the
+// AES-GCM itself. So the last few derived keys are kept, found by a SHA-256 of
+// their master secret (no second copy of the secret), and wiped on eviction.
+// A handful of entries covers every device of one daemon; a reset's new master
+// secret simply misses. Process-wide, behind a mutex, like the key cache.
+Bytes wrapping_key(ByteView master_secret) {
+  struct Entry {
+    Bytes secret_hash, key;
+  };
+  static std::mutex mutex;
+  static std::array<Entry, 8> entries;
+  static size_t next_victim = 0;
+  const Bytes hash = crypto::sha256(master_secret);
+  std::lock_guard lock(mutex);
+  for (const Entry& e : entries) {
+    if (e.secret_hash == hash) return e.key;
+  }
+  Entry& slot = entries[next_victim];
+  next_victim = (next_victim + 1) % entries.size();
+  crypto::cleanse(slot.key);
+  slot = Entry{hash, derive_wrapping_key(master_secret)};
+  return slot.key;
 }
 
 Bytes associated_data(ByteView rp_id_hash) {
