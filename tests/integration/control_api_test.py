@@ -13,7 +13,6 @@ import base64
 import hashlib
 import json
 import os
-import queue
 import re
 import shutil
 import signal
@@ -27,7 +26,8 @@ import time
 import traceback
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from control_http import Api, EventStream  # noqa: E402
+from control_http import EventStream  # noqa: E402
+from vauthd_process import VauthdProcess  # noqa: E402
 from test_usbip_python_fido2 import attach, open_fido  # noqa: E402
 from usbip_client import UsbipError, devlist as usbip_devlist  # noqa: E402
 
@@ -35,7 +35,6 @@ from fido2.ctap import CtapError  # noqa: E402
 from fido2.ctap2 import Ctap2, CredentialManagement  # noqa: E402
 from fido2.ctap2.pin import ClientPin  # noqa: E402
 
-READY_LINE = re.compile(r"ready: device 1 .*usbip (127\.0\.0\.1):(\d+)")
 RP = {"id": "example.org", "name": "Example"}
 ES256 = [{"type": "public-key", "alg": -7}]
 
@@ -49,47 +48,12 @@ def b64url(data):
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
 
 
-class Daemon:
+class Daemon(VauthdProcess):
     def __init__(self, vauthd, vauthctl):
         self.dir = tempfile.mkdtemp(prefix="vauth-control-")
         self.socket = os.path.join(self.dir, "c.sock")
-        self.vauthctl = vauthctl
-        self.proc = subprocess.Popen(
-            [vauthd, "--transport", "usbip", "--usbip-listen", "127.0.0.1:0", "--control-socket", self.socket,
-             "--seed", "1", "--presence", "manual", "--store", "ephemeral"],
-            stdout=subprocess.PIPE, stderr=None, text=True, bufsize=1)
-        self.lines = queue.Queue()
-        threading.Thread(target=self._pump, daemon=True).start()
-        self.host, self.port = self._wait_ready()
-        self.api = Api(self.socket)
-
-    def _pump(self):
-        for line in self.proc.stdout:
-            sys.stdout.write("[vauthd] " + line)
-            self.lines.put(line)
-        self.lines.put(None)
-
-    def _wait_ready(self):
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            try:
-                line = self.lines.get(timeout=1)
-            except queue.Empty:
-                continue
-            if line is None:
-                raise RuntimeError("vauthd exited with %s before it was ready" % self.proc.wait())
-            m = READY_LINE.search(line)
-            if m:
-                return m.group(1), int(m.group(2))
-        raise RuntimeError("vauthd printed no readiness line in time")
-
-    def ctl(self, *args, expect=0):
-        r = subprocess.run([self.vauthctl, "--socket", self.socket] + list(args), capture_output=True, text=True,
-                           timeout=60)
-        print("$ vauthctl %s -> %d\n%s%s" % (" ".join(args), r.returncode, r.stdout, r.stderr), end="")
-        if expect is not None:
-            check(r.returncode == expect, "vauthctl %s exited %d, wanted %d" % (args, r.returncode, expect))
-        return r
+        self.start([vauthd, "--transport", "usbip", "--usbip-listen", "127.0.0.1:0", "--control-socket", self.socket,
+                    "--seed", "1", "--presence", "manual", "--store", "ephemeral"], self.socket, vauthctl)
 
     def stop(self):
         if self.proc.poll() is None:

@@ -10,26 +10,23 @@ Usage: /usr/bin/python3 fault_injection_test.py /path/to/vauthd /path/to/vauthct
 
 import hashlib
 import os
-import queue
-import re
 import shutil
 import signal
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 import traceback
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from control_http import Api, EventStream  # noqa: E402
+from control_http import EventStream  # noqa: E402
+from vauthd_process import VauthdProcess  # noqa: E402
 from test_usbip_python_fido2 import attach, open_fido  # noqa: E402
 
 from cryptography.exceptions import InvalidSignature  # noqa: E402
 from fido2.ctap import CtapError  # noqa: E402
 from fido2.ctap2 import Ctap2  # noqa: E402
 
-READY_LINE = re.compile(r"ready: device 1 .*usbip (127\.0\.0\.1):(\d+)")
 RP = {"id": "example.org", "name": "Example"}
 ES256 = [{"type": "public-key", "alg": -7}]
 CDH = hashlib.sha256(b"client data").digest()
@@ -41,52 +38,21 @@ def check(cond, what):
         raise AssertionError(what)
 
 
-class Daemon:
+class Daemon(VauthdProcess):
     # `fault`: a --fault rule to start with; `export_ca`: write the attestation CA to self.ca_path.
     def __init__(self, vauthd, vauthctl, fault="ctap:makeCredential:status=KEY_STORE_FULL,times=1",
                  export_ca=False, extra=()):
         self.dir = tempfile.mkdtemp(prefix="vauth-faults-")
         self.socket = os.path.join(self.dir, "c.sock")
         self.ca_path = os.path.join(self.dir, "ca.pem")
-        self.vauthd, self.vauthctl = vauthd, vauthctl
+        self.vauthd = vauthd
         args = [vauthd, "--transport", "usbip", "--usbip-listen", "127.0.0.1:0", "--control-socket", self.socket,
                 "--seed", "1", "--store", "ephemeral", *extra]
         if fault:
             args += ["--fault", fault]
         if export_ca:
             args += ["--export-attestation-ca", self.ca_path]
-        self.proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=None, text=True, bufsize=1)
-        self.lines = queue.Queue()
-        threading.Thread(target=self._pump, daemon=True).start()
-        self.host, self.port = self._wait_ready()
-        self.api = Api(self.socket)
-
-    def _pump(self):
-        for line in self.proc.stdout:
-            sys.stdout.write("[vauthd] " + line)
-            self.lines.put(line)
-        self.lines.put(None)
-
-    def _wait_ready(self):
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            try:
-                line = self.lines.get(timeout=1)
-            except queue.Empty:
-                continue
-            if line is None:
-                raise RuntimeError("vauthd exited with %s before it was ready" % self.proc.wait())
-            m = READY_LINE.search(line)
-            if m:
-                return m.group(1), int(m.group(2))
-        raise RuntimeError("vauthd printed no readiness line in time")
-
-    def ctl(self, *args, expect=0):
-        r = subprocess.run([self.vauthctl, "--socket", self.socket] + list(args), capture_output=True, text=True,
-                           timeout=60)
-        print("$ vauthctl %s -> %d\n%s%s" % (" ".join(args), r.returncode, r.stdout, r.stderr), end="")
-        check(r.returncode == expect, "vauthctl %s exited %d, wanted %d" % (args, r.returncode, expect))
-        return r
+        self.start(args, self.socket, vauthctl)
 
     def add(self, rule):
         status, body = self.api.call("POST", FAULTS, {"rule": rule})

@@ -21,20 +21,16 @@ import base64
 import hashlib
 import json
 import os
-import queue
-import re
 import shutil
 import signal
 import stat
 import subprocess
 import sys
 import tempfile
-import threading
-import time
 import traceback
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from control_http import Api  # noqa: E402
+from vauthd_process import VauthdProcess  # noqa: E402
 from test_usbip_python_fido2 import attach, open_fido  # noqa: E402
 
 from cryptography.hazmat.primitives import hashes, serialization  # noqa: E402
@@ -43,7 +39,6 @@ from fido2.ctap import CtapError  # noqa: E402
 from fido2.ctap2 import Ctap2  # noqa: E402
 from fido2.ctap2.pin import ClientPin  # noqa: E402
 
-READY_LINE = re.compile(r"ready: device 1 .*usbip (127\.0\.0\.1):(\d+)")
 RP_ID = "example.org"
 
 
@@ -74,46 +69,12 @@ def verify(key, assertion, cdh):
     key.public_key().verify(assertion.signature, assertion.auth_data + cdh, ec.ECDSA(hashes.SHA256()))
 
 
-class Daemon:
+class Daemon(VauthdProcess):
     def __init__(self, vauthd, vauthctl, state_dir, seed, extra=()):
         os.makedirs(state_dir, mode=0o700, exist_ok=True)
         self.socket = os.path.join(state_dir, "c.sock")
-        self.vauthctl = vauthctl
-        self.proc = subprocess.Popen(
-            [vauthd, "--transport", "usbip", "--usbip-listen", "127.0.0.1:0", "--control-socket", self.socket,
-             "--seed", str(seed), "--state-dir", state_dir, *extra],
-            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, bufsize=1)
-        self.lines = queue.Queue()
-        threading.Thread(target=self._pump, daemon=True).start()
-        self.host, self.port = self._wait_ready()
-        self.api = Api(self.socket)
-
-    def _pump(self):
-        for line in self.proc.stdout:
-            sys.stdout.write("[vauthd] " + line)
-            self.lines.put(line)
-        self.lines.put(None)
-
-    def _wait_ready(self):
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            try:
-                line = self.lines.get(timeout=1)
-            except queue.Empty:
-                continue
-            if line is None:
-                raise RuntimeError("vauthd exited with %s before it was ready" % self.proc.wait())
-            m = READY_LINE.search(line)
-            if m:
-                return m.group(1), int(m.group(2))
-        raise RuntimeError("vauthd printed no readiness line in time")
-
-    def ctl(self, *args, expect=0):
-        r = subprocess.run([self.vauthctl, "--socket", self.socket] + list(args), capture_output=True, text=True,
-                           timeout=60)
-        print("$ vauthctl %s -> %d\n%s%s" % (" ".join(args), r.returncode, r.stdout, r.stderr), end="")
-        check(r.returncode == expect, "vauthctl %s exited %d, wanted %d" % (args, r.returncode, expect))
-        return r
+        self.start([vauthd, "--transport", "usbip", "--usbip-listen", "127.0.0.1:0", "--control-socket", self.socket,
+                    "--seed", str(seed), "--state-dir", state_dir, *extra], self.socket, vauthctl, stderr=subprocess.STDOUT)
 
     def ctap(self):
         client = attach(self)
