@@ -6,7 +6,7 @@ set -euo pipefail
 
 packages=(
   g++ cmake ninja-build pkg-config
-  libssl-dev libcbor-dev libusb-1.0-0-dev
+  libssl-dev libcbor-dev libusb-1.0-0-dev zlib1g-dev
   libboost-dev libboost-program-options-dev
   nlohmann-json3-dev libtomlplusplus-dev doctest-dev
   libfido2-dev fido2-tools python3-fido2

@@ -99,9 +99,18 @@ Response set(Session& s, Fields& f, const Bytes& fragment, uint64_t offset, std:
 }  // namespace
 
 Bytes initial_large_blob_array() {
-  Bytes array{0x80};
-  append(array, truncated_hash(array));
+  const Bytes empty_array{0x80};
+  return serialized_large_blob_array(empty_array);
+}
+
+Bytes serialized_large_blob_array(ByteView cbor_array) {
+  Bytes array(cbor_array.begin(), cbor_array.end());
+  append(array, truncated_hash(cbor_array));
   return array;
+}
+
+ByteView large_blob_array_body(ByteView array) {
+  return large_blob_array_intact(array) ? array.first(array.size() - kTruncatedHashLength) : ByteView{};
 }
 
 bool large_blob_array_intact(ByteView array) {

@@ -13,6 +13,7 @@
 #include "vauth/ctap/credential_id.h"
 #include "vauth/daemon/base64url.h"
 #include "vauth/daemon/control_helpers.h"
+#include "vauth/daemon/large_blob_entry.h"
 #include "vauth/daemon/provisioning_json.h"
 
 namespace vauth::daemon {
@@ -20,6 +21,8 @@ namespace {
 
 // Whether the target's query asks for private keys: "?include=privateKey". Any
 // other query is refused, so a misspelt one does not silently export nothing.
+constexpr size_t kLargeBlobKeyLength = 32;  // CTAP 2.1 §12.3
+
 bool include_private_key(const ControlRequest& r) {
   const size_t q = r.target.find('?');
   if (q == std::string::npos) return false;
@@ -38,7 +41,8 @@ std::optional<ControlResponse> ControlRoutes::provisioning_route(const ControlRe
     const store::State& st = d.state();
     if (rest.size() == 1) {
       nlohmann::json list = nlohmann::json::array();
-      for (const auto* c : stored_credentials(st)) list.push_back(credential_to_json(*c, st.sign_count, true));
+      for (const auto* c : stored_credentials(st))
+        list.push_back(credential_to_json(*c, st.sign_count, true, st.large_blob_array));
       events_.publish("credential.exported", {{"device", d.index()}, {"count", list.size()}});
       return ok(std::move(list));
     }
@@ -49,7 +53,7 @@ std::optional<ControlResponse> ControlRoutes::provisioning_route(const ControlRe
            "device " + std::to_string(d.index()) + " holds no credential " + rest[1].substr(0, 200));
     }
     events_.publish("credential.exported", {{"device", d.index()}, {"credentialId", rest[1]}});
-    return ok(credential_to_json(*c, st.sign_count, true));
+    return ok(credential_to_json(*c, st.sign_count, true, st.large_blob_array));
   }
   if (rest.size() != 1) return std::nullopt;
   if (what == "export") {
@@ -90,12 +94,27 @@ ControlResponse ControlRoutes::add_credential(VirtualDevice& d, const nlohmann::
                " resident credentials already");
     }
   }
+  // The blob goes into the array under the credential's largeBlobKey (one of 32
+  // random bytes when none was given), replacing what that key held before.
+  std::optional<Bytes> new_array;
+  if (parsed->large_blob) {
+    if (c.large_blob_key.empty()) c.large_blob_key = d.rng().bytes(kLargeBlobKeyLength);
+    auto array = large_blob_array_with(st.large_blob_array, c.large_blob_key, *parsed->large_blob, d.rng());
+    if (!array) fail(409, "large-blob array unreadable", array.error());
+    if (array->size() > profile.max_serialized_large_blob_array) {
+      fail(400, "large blob too big",
+           "the large-blob array would be " + std::to_string(array->size()) + " bytes; this device holds at most " +
+               std::to_string(profile.max_serialized_large_blob_array));
+    }
+    new_array = std::move(*array);
+  }
   c.created = st.next_credential_seq;
   std::vector<store::Mutation> batch{{store::change::PutCredential{c}}};
   // One global counter: raising it to the W3C signCount makes this credential's next
   // assertion report more than the relying party stored (and only raises the others').
   if (parsed->sign_count > st.sign_count) batch.push_back({store::change::SetSignCount{parsed->sign_count}});
-  d.store().commit(batch);  // atomic: the credential and its counter, or neither
+  if (new_array) batch.push_back({store::change::SetLargeBlobArray{std::move(*new_array)}});
+  d.store().commit(batch);  // atomic: the credential, its counter and its blob, or none of them
   nlohmann::json event = {
       {"device", d.index()}, {"credentialId", id_text}, {"rpId", c.rp_id}, {"isResidentCredential", c.discoverable}};
   if (replaced) event["replaced"] = *replaced;

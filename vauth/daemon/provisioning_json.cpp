@@ -9,6 +9,7 @@
 #include "vauth/crypto/x509.h"
 #include "vauth/ctap/large_blobs.h"
 #include "vauth/daemon/base64url.h"
+#include "vauth/daemon/large_blob_entry.h"
 
 namespace vauth::daemon {
 
@@ -144,11 +145,6 @@ ProvisionedCredential parse_credential(const json& j, const ctap::Profile& profi
   if (const json* n = get(j, "signCount")) {
     out.sign_count = static_cast<uint32_t>(number(*n, "signCount", 0, std::numeric_limits<uint32_t>::max()));
   }
-  if (get(j, "largeBlob")) {
-    invalid(
-        "largeBlob is not supported: write the blob with authenticatorLargeBlobs under the credential's "
-        "largeBlobKey");
-  }
   if (const json* v = get(j, "rpName")) c.rp_name = text(*v, "rpName", 0, kMaxNameBytes);
   if (const json* v = get(j, "userName")) c.user_name = text(*v, "userName", 0, kMaxNameBytes);
   if (const json* v = get(j, "userDisplayName")) c.user_display_name = text(*v, "userDisplayName", 0, kMaxNameBytes);
@@ -164,6 +160,12 @@ ProvisionedCredential parse_credential(const json& j, const ctap::Profile& profi
   }
   if (blob) c.cred_blob = b64(*blob, "credBlob", 0, profile.max_cred_blob_length);
   if (lbk) c.large_blob_key = b64(*lbk, "largeBlobKey", kLargeBlobKeyLength, kLargeBlobKeyLength);
+  // W3C WebAuthn Automation: largeBlob is "only supported if isResidentCredential is true".
+  if (const json* v = get(j, "largeBlob")) {
+    if (!c.discoverable) invalid("largeBlob needs a resident credential (isResidentCredential: true)");
+    if (profile.max_serialized_large_blob_array == 0) invalid("this device's profile has no large-blob storage");
+    out.large_blob = b64(*v, "largeBlob", 0, kMaxLargeBlobSize);
+  }
   if (hmac) {
     only(*hmac, "hmacSecret", {"credRandomWithUv", "credRandomWithoutUv"});
     c.cred_random_uv =
@@ -287,6 +289,11 @@ std::vector<store::Mutation> parse_device(const json& j, const ctap::Profile& pr
     for (const json& item : *v) {
       ProvisionedCredential p;
       try {
+        // The document's largeBlobArray already holds every blob; a second copy
+        // per credential could only disagree with it.
+        if (item.is_object() && item.contains("largeBlob")) {
+          invalid("largeBlob is not read here: the device document carries blobs in largeBlobArray");
+        }
         p = parse_credential(item, profile);
       } catch (const Invalid& e) {
         invalid("credentials[" + std::to_string(created) + "]: " + e.why);
@@ -322,7 +329,8 @@ Expected<ProvisionedCredential, std::string> credential_from_json(const json& j,
   }
 }
 
-json credential_to_json(const store::Credential& c, uint32_t sign_count, bool include_private_key) {
+json credential_to_json(const store::Credential& c, uint32_t sign_count, bool include_private_key,
+                        ByteView large_blob_array) {
   json j = {
       {"credentialId", b64s(c.id)},
       {"isResidentCredential", c.discoverable},
@@ -347,6 +355,7 @@ json credential_to_json(const store::Credential& c, uint32_t sign_count, bool in
   }
   if (!c.cred_blob.empty()) j["credBlob"] = b64s(c.cred_blob);
   if (!c.large_blob_key.empty()) j["largeBlobKey"] = b64s(c.large_blob_key);
+  if (auto blob = large_blob_in(large_blob_array, c.large_blob_key)) j["largeBlob"] = b64s(*blob);
   if (!c.cred_random_uv.empty()) {
     j["hmacSecret"] = {{"credRandomWithUv", b64s(c.cred_random_uv)},
                        {"credRandomWithoutUv", b64s(c.cred_random_no_uv)}};

@@ -11,6 +11,7 @@
 #pragma once
 
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -26,6 +27,9 @@ inline constexpr int kDeviceDocumentVersion = 1;
 struct ProvisionedCredential {
   store::Credential credential;  // `created` is left 0: the caller orders it
   uint32_t sign_count = 0;       // the W3C signCount: the device counter must exceed it
+  // The W3C largeBlob (uncompressed): goes into the large-blob array under the
+  // credential's largeBlobKey, which the caller generates when none was given.
+  std::optional<Bytes> large_blob;
 };
 
 // A credential from its JSON form; the error names the field and what is wrong.
@@ -35,8 +39,11 @@ Expected<ProvisionedCredential, std::string> credential_from_json(const nlohmann
                                                                   const ctap::Profile& profile);
 
 // The JSON form. The private key (PKCS#8 in privateKey; RS256 also as
-// privateKeySeed, the only form vauth can import it in) only when asked for.
-nlohmann::json credential_to_json(const store::Credential& c, uint32_t sign_count, bool include_private_key);
+// privateKeySeed, the only form vauth can import it in) only when asked for,
+// and with it the largeBlob that `large_blob_array` holds under the
+// credential's largeBlobKey, if there is one.
+nlohmann::json credential_to_json(const store::Credential& c, uint32_t sign_count, bool include_private_key,
+                                  ByteView large_blob_array = {});
 
 // Every stored credential (discoverable and provisioned non-discoverable), by RP ID, oldest first.
 std::vector<const store::Credential*> stored_credentials(const store::State& s);
