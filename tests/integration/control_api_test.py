@@ -139,6 +139,29 @@ def test_socket_and_listing(d):
     check(re.fullmatch(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", status["aaguid"]), status)
 
 
+def test_info_is_what_a_client_reads(d):
+    """GET /v1/devices/1/info and `vauthctl info` show the getInfo a client reads, by member name."""
+    info = d.api.get("/v1/devices/1/info")
+    c = Client(d)
+    try:
+        seen = c.ctap.get_info()  # a real authenticatorGetInfo over USB/IP
+    finally:
+        c.close()
+    check(info["versions"] == seen.versions, (info["versions"], seen.versions))
+    check(info["extensions"] == seen.extensions, (info["extensions"], seen.extensions))
+    check(info["aaguid"].replace("-", "") == bytes(seen.aaguid).hex(), (info["aaguid"], seen.aaguid))
+    check(info["options"] == seen.options, (info["options"], seen.options))
+    check(info["maxMsgSize"] == seen.max_msg_size, (info["maxMsgSize"], seen.max_msg_size))
+    check(info["pinUvAuthProtocols"] == seen.pin_uv_protocols, (info["pinUvAuthProtocols"], seen.pin_uv_protocols))
+    check(info["aaguid"] == d.api.get("/v1/devices/1")["aaguid"], "two AAGUIDs for one key")
+    r = d.ctl("info", "1")
+    check('"versions"' in r.stdout and "FIDO_2_1" in r.stdout, r.stdout)
+    status, body = d.api.call("POST", "/v1/devices/1/info", {})
+    check(status == 405, (status, body))
+    status, body = d.api.call("GET", "/v1/devices/9/info")
+    check(status == 404, (status, body))
+
+
 def test_touch_completes_and_events(d):
     events = EventStream(d.socket)
     check(events.header[0].startswith("HTTP/1.1 200"), events.header)
@@ -521,7 +544,7 @@ def test_bad_device_requests_change_nothing(d):
     d.ctl("plug", "1")
 
 
-TESTS = [test_socket_and_listing, test_touch_completes_and_events, test_deny, test_timeout,
+TESTS = [test_socket_and_listing, test_info_is_what_a_client_reads, test_touch_completes_and_events, test_deny, test_timeout,
          test_conformance_userpresence, test_resident_credentials_and_delete, test_pin_reset_power_cycle,
          test_bad_requests_change_nothing, test_status_and_events_cli, test_hot_added_device,
          test_unplug_mid_request, test_bad_device_requests_change_nothing, test_tcp_needs_token]

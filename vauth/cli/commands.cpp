@@ -21,6 +21,7 @@ namespace vauth::cli {
 const char* const kCommandsHelp = R"(Commands (N is a device number, 1 for the first):
   devices                        list the daemon's keys
   status N                       state of key N: sign count, PIN, credentials, presence
+  info N                         key N's authenticatorGetInfo (versions, options, limits, ...)
   credentials N                  its stored credentials (never the private keys)
   delete-credential N ID         delete one (ID is base64url; put -- before an ID that starts with -)
   delete-credentials N           delete all of them
@@ -258,6 +259,10 @@ int dispatch(const Invocation& inv, const ControlClient& client) {
   if (c == "status") {
     need_args(inv, 1, 1, "status N");
     return answer(inv, client.request("GET", dev()), [](const auto& j) { render_status(std::cout, j); });
+  }
+  if (c == "info") {  // the key's authenticatorGetInfo, with member names
+    need_args(inv, 1, 1, "info N");
+    return answer(inv, client.request("GET", dev() + "/info"), [](const auto& j) { std::cout << j.dump(2) << "\n"; });
   }
   if (c == "credentials") {
     need_args(inv, 1, 1, "credentials N");

@@ -132,6 +132,8 @@ void Authenticator::power_cycle() { session_->power_up(); }
 
 const Profile& Authenticator::profile() const { return session_->profile; }
 
+cbor::Value Authenticator::info() const { return *get_info(*session_).body; }
+
 Bytes Authenticator::attestation_ca_certificate() const {
   return session_->state().attestation->ca_certificate;
 }

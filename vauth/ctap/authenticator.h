@@ -6,6 +6,7 @@
 #include <memory>
 
 #include "store/store.h"
+#include "vauth/cbor/value.h"
 #include "vauth/base/timer_queue.h"
 #include "vauth/crypto/rng.h"
 #include "vauth/ctap/message_handler.h"
@@ -55,6 +56,10 @@ class Authenticator final : public MessageHandler {
   void power_cycle();
 
   const Profile& profile() const;
+  // What authenticatorGetInfo answers now, for the control API: the command's
+  // own code, without a command's side effects (an enumeration or
+  // getNextAssertion in progress carries on).
+  cbor::Value info() const;
   // The attestation CA certificate (DER) a relying party can trust for this key.
   Bytes attestation_ca_certificate() const;
   size_t wink_count() const;

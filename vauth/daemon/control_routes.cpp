@@ -8,6 +8,7 @@
 #include "vauth/daemon/base64url.h"
 #include "vauth/daemon/control_helpers.h"
 #include "vauth/daemon/device_json.h"
+#include "vauth/daemon/get_info_json.h"
 #include "vauth/daemon/uv_routes.h"
 #include "vauth/faults/fault_parse.h"
 
@@ -77,6 +78,12 @@ ControlResponse ControlRoutes::device_route(const ControlRequest& r, VirtualDevi
   }
   const std::string& what = rest[0];
   if (what == "uv") return uv_route(r, d, rest, events_);
+  if (what == "info" && rest.size() == 1) {
+    require_method(r, {"GET"});
+    // A proxied key answers getInfo from the real key, which only a client request reaches.
+    if (d.proxy()) fail(409, "proxied key", "device " + std::to_string(d.index()) + " forwards to a real key; ask it (fido2-token -I)");
+    return ok(get_info_json(d.authenticator().info()));
+  }
   if (auto answer = provisioning_route(r, d, rest)) return std::move(*answer);
   if (what == "credentials" && rest.size() == 1) {
     require_method(r, {"GET", "POST", "DELETE"});
