@@ -16,20 +16,15 @@
 #include "vauth/crypto/rng.h"
 #include "vauth/ctap/authenticator.h"
 #include "vauth/ctap/pin_policy.h"
+#include "tests/unit/temp_dir.h"
 
 using namespace vauth;
 namespace fs = std::filesystem;
 
 namespace {
 
-struct TempDir {
-  TempDir() {
-    std::string t = (fs::temp_directory_path() / "vauth-security-XXXXXX").string();
-    REQUIRE(::mkdtemp(t.data()));
-    path = t;
-  }
-  ~TempDir() { fs::remove_all(path); }
-  fs::path path;
+struct TempDir : vauth::test::TempDir {
+  TempDir() : vauth::test::TempDir("vauth-security") {}
 };
 
 unsigned mode_of(const fs::path& p) {

@@ -13,6 +13,7 @@
 #include "store/state.h"
 #include "store/store_error.h"
 #include "vauth/cbor/value.h"
+#include "tests/unit/temp_dir.h"
 
 using namespace vauth;
 using namespace vauth::store;
@@ -24,17 +25,8 @@ Mutation round_trip(const Mutation& m) {
   return codec::decode_mutation(codec::encode(m));
 }
 
-struct TempDir {
-  fs::path path;
-  TempDir() {
-    std::string tmpl = (fs::temp_directory_path() / "vauth-ctap22-XXXXXX").string();
-    REQUIRE(::mkdtemp(tmpl.data()) != nullptr);
-    path = tmpl;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
+struct TempDir : vauth::test::TempDir {
+  TempDir() : vauth::test::TempDir("vauth-ctap22") {}
 };
 
 AuthenticatorConfig strict_config() {

@@ -14,6 +14,7 @@
 #include "store/journal_format.h"
 #include "store/journal_store.h"
 #include "vauth/cbor/codec.h"
+#include "tests/unit/temp_dir.h"
 
 using namespace vauth;
 using namespace vauth::store;
@@ -21,17 +22,8 @@ namespace fs = std::filesystem;
 
 namespace {
 
-struct TempDir {
-  fs::path path;
-  TempDir() {
-    std::string tmpl = (fs::temp_directory_path() / "vauth-store-XXXXXX").string();
-    REQUIRE(::mkdtemp(tmpl.data()) != nullptr);
-    path = tmpl;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
+struct TempDir : vauth::test::TempDir {
+  TempDir() : vauth::test::TempDir("vauth-store") {}
   fs::path store() const { return path / "store"; }
 };
 

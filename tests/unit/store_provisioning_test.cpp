@@ -12,6 +12,7 @@
 #include "store/journal_store.h"
 #include "store/snapshot_reader.h"
 #include "vauth/cbor/codec.h"
+#include "tests/unit/temp_dir.h"
 
 using namespace vauth;
 using namespace vauth::store;
@@ -19,17 +20,8 @@ namespace fs = std::filesystem;
 
 namespace {
 
-struct TempDir {
-  fs::path path;
-  TempDir() {
-    std::string tmpl = (fs::temp_directory_path() / "vauth-prov-XXXXXX").string();
-    REQUIRE(::mkdtemp(tmpl.data()) != nullptr);
-    path = tmpl;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
+struct TempDir : vauth::test::TempDir {
+  TempDir() : vauth::test::TempDir("vauth-prov") {}
 };
 
 Credential full_credential(uint8_t tag, bool discoverable) {
