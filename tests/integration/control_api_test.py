@@ -23,11 +23,10 @@ import sys
 import tempfile
 import threading
 import time
-import traceback
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from control_http import EventStream  # noqa: E402
-from vauthd_process import VauthdProcess  # noqa: E402
+from vauthd_process import VauthdProcess, run_checks  # noqa: E402
 from test_usbip_python_fido2 import attach, open_fido  # noqa: E402
 from usbip_client import UsbipError, devlist as usbip_devlist  # noqa: E402
 
@@ -54,16 +53,6 @@ class Daemon(VauthdProcess):
         self.socket = os.path.join(self.dir, "c.sock")
         self.start([vauthd, "--transport", "usbip", "--usbip-listen", "127.0.0.1:0", "--control-socket", self.socket,
                     "--seed", "1", "--presence", "manual", "--store", "ephemeral"], self.socket, vauthctl)
-
-    def stop(self):
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        return self.proc.returncode
 
 
 class Client:
@@ -555,20 +544,10 @@ def main(argv):
         print(__doc__)
         return 2
     daemon = Daemon(argv[1], argv[2])
-    failures = 0
     try:
-        for test in TESTS:
-            start = time.monotonic()
-            try:
-                test(daemon)
-                print("PASS %s (%.2f s)" % (test.__name__, time.monotonic() - start))
-            except Exception:  # noqa: BLE001 - report every failure, then go on
-                failures += 1
-                print("FAIL %s" % test.__name__)
-                traceback.print_exc(file=sys.stdout)
-            if daemon.proc.poll() is not None:
-                print("FAIL vauthd died with status %s" % daemon.proc.returncode)
-                return 1
+        failures = run_checks(TESTS, daemon)
+        if failures is None:
+            return 1
     finally:
         socket_path = daemon.socket
         status = daemon.stop()

@@ -11,16 +11,12 @@ Usage: /usr/bin/python3 fault_injection_test.py /path/to/vauthd /path/to/vauthct
 import hashlib
 import os
 import shutil
-import signal
-import subprocess
 import sys
 import tempfile
-import time
-import traceback
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from control_http import EventStream  # noqa: E402
-from vauthd_process import VauthdProcess  # noqa: E402
+from vauthd_process import VauthdProcess, run_checks  # noqa: E402
 from test_usbip_python_fido2 import attach, open_fido  # noqa: E402
 
 from cryptography.exceptions import InvalidSignature  # noqa: E402
@@ -64,15 +60,9 @@ class Daemon(VauthdProcess):
         check(status == 200, "DELETE faults")
 
     def stop(self):
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        status = super().stop()
         shutil.rmtree(self.dir, ignore_errors=True)
-        return self.proc.returncode
+        return status
 
 
 class Key:
@@ -306,24 +296,10 @@ def main(argv):
         print(__doc__)
         return 2
     daemon = Daemon(argv[1], argv[2])
-    failures = 0
     try:
-        for test in TESTS:
-            start = time.monotonic()
-            try:
-                test(daemon)
-                print("PASS %s (%.2f s)" % (test.__name__, time.monotonic() - start))
-            except Exception:  # noqa: BLE001 - report every failure, then go on
-                failures += 1
-                print("FAIL %s" % test.__name__)
-                traceback.print_exc(file=sys.stdout)
-                try:
-                    daemon.clear()
-                except Exception:  # noqa: BLE001
-                    pass
-            if daemon.proc.poll() is not None:
-                print("FAIL vauthd died with status %s" % daemon.proc.returncode)
-                return 1
+        failures = run_checks(TESTS, daemon, after_failure=Daemon.clear)
+        if failures is None:
+            return 1
     finally:
         status = daemon.stop()
     if status not in (0, None):

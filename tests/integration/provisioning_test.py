@@ -24,7 +24,6 @@ import hashlib
 import json
 import os
 import shutil
-import signal
 import stat
 import struct
 import subprocess
@@ -86,15 +85,6 @@ class Daemon(VauthdProcess):
     def ctap(self):
         client = attach(self)
         return client, Ctap2(open_fido(client))
-
-    def stop(self):
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
 
 
 def assert_discoverable(ctap, key, cred_id, user_handle, label):

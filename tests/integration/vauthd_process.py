@@ -4,10 +4,12 @@ and vauthctl at hand. Tests subclass it for their own helpers. Stdlib only."""
 
 import queue
 import re
+import signal
 import subprocess
 import sys
 import threading
 import time
+import traceback
 
 from control_http import Api
 
@@ -53,3 +55,39 @@ class VauthdProcess:
         if expect is not None and r.returncode != expect:
             raise AssertionError("vauthctl %s exited %d, wanted %d" % (args, r.returncode, expect))
         return r
+
+    def stop(self):
+        """SIGTERM, then SIGKILL after 10 s; returns the exit status."""
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        return self.proc.returncode
+
+
+def run_checks(tests, daemon, after_failure=None):
+    """Runs each check against one daemon, printing PASS/FAIL with the traceback;
+    `after_failure(daemon)` puts it back in shape for the next check. Returns the
+    number of failed checks, or None when vauthd died (later checks would mean nothing)."""
+    failures = 0
+    for test in tests:
+        start = time.monotonic()
+        try:
+            test(daemon)
+            print("PASS %s (%.2f s)" % (test.__name__, time.monotonic() - start))
+        except Exception:  # noqa: BLE001 - report every failure, then go on
+            failures += 1
+            print("FAIL %s" % test.__name__)
+            traceback.print_exc(file=sys.stdout)
+            if after_failure:
+                try:
+                    after_failure(daemon)
+                except Exception:  # noqa: BLE001 - the next check reports what is still wrong
+                    pass
+        if daemon.proc.poll() is not None:
+            print("FAIL vauthd died with status %s" % daemon.proc.returncode)
+            return None
+    return failures
