@@ -7,7 +7,8 @@ SEQPACKET socket; unmodified libfido2 tools reach B through `vauth run
 injected in B (ctap status, ctaphid, device unplug; by --fault and by the
 control API) reach the client and B is healthy after; while a ctap delay or
 stall holds an answer, B keeps a python-fido2 client with a short read timeout
-waiting with KEEPALIVE PROCESSING, and goes quiet once the answer is out;
+waiting with KEEPALIVE PROCESSING, and goes quiet once the answer is out; the
+control API shows B's key as a proxy with its upstream, connected then lost;
 --trace records the session with timings; --replay answers the same client from the recording
 with the same results and refuses a request that diverges; --capture-persona
 turns A's getInfo into a persona that vauthd emulates.
@@ -309,6 +310,35 @@ def test_keepalives_while_held(vauthd, vauth, vauthctl, tmp):
         a.stop()
 
 
+def test_device_json(vauthd, vauth, vauthctl, tmp):
+    a = key_a(vauthd, tmp)
+    b, control, sock = proxy_with_control(vauthd, tmp)
+    upstream = a_sock(tmp)
+    try:
+        want = {"upstream": upstream, "state": "connected"}
+        listed = ctl(vauthctl, control, "devices")
+        check(listed[0].get("proxy") == want, "GET /v1/devices: %s" % listed[0])
+        detail = ctl(vauthctl, control, "raw", "GET", "/v1/devices/1")
+        check(detail.get("proxy") == want, "GET /v1/devices/1: %s" % detail)
+        # A key added through the control API is an emulated one: no proxy object.
+        added = ctl(vauthctl, control, "add-device", "store=ephemeral")
+        check("proxy" not in added and "proxy" not in ctl(vauthctl, control, "raw", "GET", "/v1/devices/2"),
+              "an emulated key shows a proxy: %s" % added)
+        # The upstream goes away: B notices at once (its SEQPACKET connection closes).
+        a.stop()
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            detail = ctl(vauthctl, control, "raw", "GET", "/v1/devices/1")
+            if detail["proxy"]["state"] == "lost":
+                break
+            time.sleep(0.1)
+        check(detail["proxy"] == {"upstream": upstream, "state": "lost"}, "after A stopped: %s" % detail["proxy"])
+        check(ctl(vauthctl, control, "devices")[0]["proxy"]["state"] == "lost", "the list still says connected")
+    finally:
+        b.stop()
+        a.stop()
+
+
 def test_record_and_replay(vauthd, vauth, vauthctl, tmp):
     trace = os.path.join(tmp, "session.jsonl")
     a = key_a(vauthd, tmp)
@@ -417,7 +447,7 @@ def test_clear_errors(vauthd, vauth, vauthctl, tmp):
 
 
 TESTS = [test_proxied_key_works, test_udp_upstream, test_faults_in_the_proxy, test_keepalives_while_held,
-         test_record_and_replay, test_capture_persona, test_clear_errors]
+         test_device_json, test_record_and_replay, test_capture_persona, test_clear_errors]
 
 
 def main(argv):
