@@ -5,8 +5,11 @@
 SEQPACKET socket; unmodified libfido2 tools reach B through `vauth run
 --connect`. Checked: A's getInfo and credentials come through B; faults
 injected in B (ctap status, ctaphid, device unplug; by --fault and by the
-control API) reach the client and B is healthy after; --trace records the
-session with timings; --replay answers the same client from the recording
+control API) reach the client and B is healthy after; while a ctap delay or
+stall holds an answer, B keeps a python-fido2 client with a short read timeout
+waiting with KEEPALIVE PROCESSING, and goes quiet once the answer is out; the
+control API shows B's key as a proxy with its upstream, connected then lost;
+--trace records the session with timings; --replay answers the same client from the recording
 with the same results and refuses a request that diverges; --capture-persona
 turns A's getInfo into a persona that vauthd emulates.
 
@@ -20,7 +23,13 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
+
+from fido2.ctap import CtapError
+from fido2.ctap2 import Ctap2
+from fido2.hid import STATUS, CtapHidDevice
+from fido2.hid.base import CtapHidConnection, HidDescriptor
 
 TIMEOUT = 120
 YUBIKEY5_AAGUID = "2fc0579f811347eab116bb5a8db9202a"
@@ -84,6 +93,44 @@ def run(vauth, sock, program, timeout=TIMEOUT):
     for line in (p.stdout + p.stderr).splitlines():
         print("    " + line)
     return p
+
+
+KEEPALIVE = 0x80 | 0x3b
+
+
+class SeqpacketConnection(CtapHidConnection):
+    """python-fido2 on a vauthd SEQPACKET socket (one 64-byte report per packet),
+    with a read timeout as short as an impatient client's, and a log of every
+    report it read."""
+
+    def __init__(self, path, timeout):
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        self.sock.connect(path)
+        self.sock.settimeout(timeout)
+        self.reports = []
+
+    def write_packet(self, data):
+        self.sock.send(bytes(data))
+
+    def read_packet(self):
+        report = self.sock.recv(64)  # socket.timeout when nothing comes in time
+        self.reports.append(report)
+        return report
+
+    def close(self):
+        self.sock.close()
+
+    def keepalives(self):
+        return [r[7] for r in self.reports if r[4] == KEEPALIVE]
+
+    def silent_for(self, seconds):
+        """True when nothing at all arrives for `seconds`."""
+        self.sock.settimeout(seconds)
+        try:
+            self.sock.recv(64)
+            return False
+        except socket.timeout:
+            return True
 
 
 def key_a(vauthd, tmp, extra=()):
@@ -196,6 +243,102 @@ def test_faults_in_the_proxy(vauthd, vauth, vauthctl, tmp):
         a.stop()
 
 
+def proxy_with_control(vauthd, tmp):
+    control = os.path.join(tmp, "ctl", "b.sock")
+    b = Daemon(vauthd, ["--proxy", a_sock(tmp), "--transport", "seqpacket", "--seqpacket-dir", os.path.join(tmp, "b"),
+                        "--store", "ephemeral", "--control-socket", control])
+    return b, control, os.path.join(tmp, "b", "device-1.sock")
+
+
+def ctl(vauthctl, control, *args):
+    p = subprocess.run([vauthctl, "--socket", control, "--json"] + list(args), capture_output=True, text=True,
+                       timeout=30)
+    check(p.returncode == 0, "vauthctl %s failed: %s%s" % (" ".join(args), p.stdout, p.stderr))
+    return json.loads(p.stdout)
+
+
+def test_keepalives_while_held(vauthd, vauth, vauthctl, tmp):
+    """A client that reads with a 0.5 s timeout survives a 1.5 s ctap delay and
+    a stall until it cancels, because B sends KEEPALIVE PROCESSING while it holds
+    the answer (A, which has answered or never saw the request, sends none)."""
+    a = key_a(vauthd, tmp)
+    b, control, sock = proxy_with_control(vauthd, tmp)
+    conn = None
+    try:
+        conn = SeqpacketConnection(sock, 0.5)
+        dev = CtapHidDevice(HidDescriptor(sock, 0x1050, 0x0407, 64, 64), conn)
+        ctap = Ctap2(dev)
+        rp, user = {"id": "example.org", "name": "Example"}, {"id": b"alice", "name": "alice"}
+        es256 = [{"type": "public-key", "alg": -7}]
+        cdh = b"\x11" * 32
+
+        ctl(vauthctl, control, "fault", "add", "1", "ctap:makeCredential:delay=1500,times=1")
+        conn.reports.clear()
+        statuses = []
+        started = time.monotonic()
+        cred = ctap.make_credential(cdh, rp, user, es256, on_keepalive=statuses.append)
+        took = time.monotonic() - started
+        kas = conn.keepalives()
+        print("delay=1500: answered after %.2f s, %d keepalives %s" % (took, len(kas), sorted(set(kas))))
+        check(took >= 1.5 - 0.01, "the delay did not hold the answer (%.2f s)" % took)
+        check(len(kas) >= 8 and set(kas) == {1} and statuses == [STATUS.PROCESSING],
+              "held answer: want KEEPALIVE PROCESSING every 100 ms, got %s (callback %s)" % (kas, statuses))
+        check(conn.silent_for(0.5), "keepalives after the answer")
+
+        ctl(vauthctl, control, "fault", "add", "1", "ctap:getAssertion:stall,times=1")
+        conn.sock.settimeout(0.5)
+        conn.reports.clear()
+        cancel = threading.Event()
+        threading.Timer(1.0, cancel.set).start()
+        cred_id = cred.auth_data.credential_data.credential_id
+        try:
+            ctap.get_assertion("example.org", cdh, [{"type": "public-key", "id": cred_id}], event=cancel)
+            raise AssertionError("a stalled getAssertion was answered")
+        except CtapError as e:
+            check(e.code == CtapError.ERR.KEEPALIVE_CANCEL, "stall + cancel: %r" % e)
+        kas = conn.keepalives()
+        print("stall, cancel after 1 s: %d keepalives %s" % (len(kas), sorted(set(kas))))
+        check(len(kas) >= 5 and set(kas) == {1}, "stalled request: want KEEPALIVE PROCESSING, got %s" % kas)
+        check(conn.silent_for(0.5), "keepalives after the cancelled request's answer")
+
+        # Healthy after: an undisturbed assertion, no keepalives needed.
+        ctap.get_assertion("example.org", cdh, [{"type": "public-key", "id": cred_id}])
+    finally:
+        if conn:
+            conn.close()
+        b.stop()
+        a.stop()
+
+
+def test_device_json(vauthd, vauth, vauthctl, tmp):
+    a = key_a(vauthd, tmp)
+    b, control, sock = proxy_with_control(vauthd, tmp)
+    upstream = a_sock(tmp)
+    try:
+        want = {"upstream": upstream, "state": "connected"}
+        listed = ctl(vauthctl, control, "devices")
+        check(listed[0].get("proxy") == want, "GET /v1/devices: %s" % listed[0])
+        detail = ctl(vauthctl, control, "raw", "GET", "/v1/devices/1")
+        check(detail.get("proxy") == want, "GET /v1/devices/1: %s" % detail)
+        # A key added through the control API is an emulated one: no proxy object.
+        added = ctl(vauthctl, control, "add-device", "store=ephemeral")
+        check("proxy" not in added and "proxy" not in ctl(vauthctl, control, "raw", "GET", "/v1/devices/2"),
+              "an emulated key shows a proxy: %s" % added)
+        # The upstream goes away: B notices at once (its SEQPACKET connection closes).
+        a.stop()
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            detail = ctl(vauthctl, control, "raw", "GET", "/v1/devices/1")
+            if detail["proxy"]["state"] == "lost":
+                break
+            time.sleep(0.1)
+        check(detail["proxy"] == {"upstream": upstream, "state": "lost"}, "after A stopped: %s" % detail["proxy"])
+        check(ctl(vauthctl, control, "devices")[0]["proxy"]["state"] == "lost", "the list still says connected")
+    finally:
+        b.stop()
+        a.stop()
+
+
 def test_record_and_replay(vauthd, vauth, vauthctl, tmp):
     trace = os.path.join(tmp, "session.jsonl")
     a = key_a(vauthd, tmp)
@@ -303,8 +446,8 @@ def test_clear_errors(vauthd, vauth, vauthctl, tmp):
         check(p.returncode == status and message in p.stderr, "%s: want %d and %r" % (args, status, message))
 
 
-TESTS = [test_proxied_key_works, test_udp_upstream, test_faults_in_the_proxy, test_record_and_replay,
-         test_capture_persona, test_clear_errors]
+TESTS = [test_proxied_key_works, test_udp_upstream, test_faults_in_the_proxy, test_keepalives_while_held,
+         test_device_json, test_record_and_replay, test_capture_persona, test_clear_errors]
 
 
 def main(argv):

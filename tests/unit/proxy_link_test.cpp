@@ -109,9 +109,12 @@ struct Rig {
     REQUIRE(r);
     plan.add(*r);
   }
+  // A millisecond at a time, so a timer that re-arms itself (keepalives) fires as often as in real time.
   void advance(int ms) {
-    clock.advance(Duration(ms));
-    timers.run_due();
+    for (int i = 0; i < ms; ++i) {
+      clock.advance(Duration(1));
+      timers.run_due();
+    }
   }
   // The host's view: whole messages (cmd, payload) from `down`, keepalives included.
   std::vector<std::pair<uint8_t, Bytes>> messages() const {
@@ -134,6 +137,17 @@ struct Rig {
 
 Bytes get_info() {
   return Bytes{0x04};
+}
+
+constexpr uint8_t kProcessing = 0x01, kUpNeeded = 0x02;
+
+// The keepalive statuses among `m`, in order.
+Bytes keepalives(const std::vector<std::pair<uint8_t, Bytes>>& m) {
+  Bytes out;
+  for (const auto& [cmd, payload] : m) {
+    if (cmd == ctaphid_cmd::kKeepalive && payload.size() == 1) out.push_back(payload[0]);
+  }
+  return out;
 }
 
 }  // namespace
@@ -172,6 +186,7 @@ TEST_CASE("ctap status fault: the key never sees the request, the host gets the 
   rig.send(rig.cid, ctaphid_cmd::kCbor, get_info());
   CHECK(rig.up.empty());
   CHECK(rig.key.requests.empty());
+  rig.advance(500);  // answered at once: no keepalives
   auto m = rig.messages();
   REQUIRE(m.size() == 1);
   CHECK(m[0].second == Bytes{0x27});
@@ -190,10 +205,11 @@ TEST_CASE("the key's keepalives reach the host while it waits, then the answer")
   rig.send(rig.cid, ctaphid_cmd::kCbor, get_info());
   for (int i = 0; i < 3; ++i) rig.advance(100);
   auto m = rig.messages();
-  REQUIRE(m.size() >= 2);
+  // Exactly the key's three (100, 200, 300 ms): the link adds none while the key has the request.
+  REQUIRE(m.size() == 3);
   for (auto& [cmd, payload] : m) {
     CHECK(cmd == ctaphid_cmd::kKeepalive);
-    CHECK(payload == Bytes{0x02});  // UPNEEDED, as the key said
+    CHECK(payload == Bytes{kUpNeeded});  // as the key said
   }
   rig.key.release();
   m = rig.messages();
@@ -201,32 +217,102 @@ TEST_CASE("the key's keepalives reach the host while it waits, then the answer")
   CHECK(m.back().second == Bytes{0x00, 0x04});
 }
 
-TEST_CASE("ctap delay fault holds the key's answer") {
+TEST_CASE("ctap delay fault holds the key's answer, with KEEPALIVE PROCESSING every 100 ms meanwhile and none after") {
   Rig rig;
   rig.add("ctap:getInfo:delay=300");
   rig.send(rig.cid, ctaphid_cmd::kCbor, get_info());
   CHECK(rig.key.requests.size() == 1);
   CHECK(rig.messages().empty());
-  rig.advance(299);
+  rig.advance(99);
   CHECK(rig.messages().empty());
   rig.advance(1);
+  CHECK(keepalives(rig.messages()) == Bytes{kProcessing});
+  rig.advance(199);
   auto m = rig.messages();
-  REQUIRE(m.size() == 1);
-  CHECK(m[0].second == Bytes{0x00, 0x04});
+  CHECK(m.size() == 2);
+  CHECK(keepalives(m) == Bytes{kProcessing, kProcessing});
+  for (const Report& r : rig.down) CHECK(get_u32_be(r.data()) == rig.cid);
+  rig.advance(1);
+  m = rig.messages();
+  REQUIRE(m.size() == 3);
+  CHECK(m[2].first == ctaphid_cmd::kCbor);
+  CHECK(m[2].second == Bytes{0x00, 0x04});
+  rig.advance(1000);
+  CHECK(rig.messages().size() == 3);  // the answer ended the keepalives
 }
 
-TEST_CASE("ctap stall: nothing until the host cancels, then KEEPALIVE_CANCEL; the CANCEL also reaches the key") {
+TEST_CASE("CANCEL does not cut a delayed answer short: keepalives go on until it leaves, as for an emulated key") {
+  Rig rig;
+  rig.add("ctap:getInfo:delay=300");
+  rig.send(rig.cid, ctaphid_cmd::kCbor, get_info());
+  rig.advance(150);
+  rig.send(rig.cid, ctaphid_cmd::kCancel, {});
+  rig.advance(150);
+  auto m = rig.messages();
+  REQUIRE(m.size() == 3);
+  CHECK(keepalives(m) == Bytes{kProcessing, kProcessing});
+  CHECK(m[2].second == Bytes{0x00, 0x04});  // the key had answered before the CANCEL
+  rig.advance(1000);
+  CHECK(rig.messages().size() == 3);
+}
+
+TEST_CASE("a delayed answer after the key's UPNEEDED: the link's keepalives say PROCESSING (the touch is done)") {
+  Rig rig;
+  rig.add("ctap:getInfo:delay=300");
+  rig.key.hold = true;
+  rig.send(rig.cid, ctaphid_cmd::kCbor, get_info());
+  rig.advance(250);
+  CHECK(keepalives(rig.messages()) == Bytes{kUpNeeded, kUpNeeded});  // the key's own
+  rig.key.release();
+  rig.advance(300);
+  auto m = rig.messages();
+  // The link's ticks at 300, 400 and 500 ms, then the answer at 550 ms.
+  CHECK(keepalives(m) == Bytes{kUpNeeded, kUpNeeded, kProcessing, kProcessing, kProcessing});
+  REQUIRE(m.size() == 6);
+  CHECK(m[5].second == Bytes{0x00, 0x04});
+  rig.advance(1000);
+  CHECK(rig.messages().size() == 6);
+}
+
+TEST_CASE("ctap stall: KEEPALIVE PROCESSING until CANCEL (which reaches the key), then KEEPALIVE_CANCEL, silence") {
   Rig rig;
   rig.add("ctap:getInfo:stall");
   rig.send(rig.cid, ctaphid_cmd::kCbor, get_info());
   CHECK(rig.up.empty());
-  rig.advance(1000);
-  CHECK(rig.messages().empty());
+  rig.advance(1050);
+  auto m = rig.messages();
+  CHECK(m.size() == 10);
+  CHECK(keepalives(m) == Bytes(10, kProcessing));
+  rig.down.clear();
   rig.send(rig.cid, ctaphid_cmd::kCancel, {});
   CHECK(rig.up.size() == 1);
-  auto m = rig.messages();
+  m = rig.messages();
   REQUIRE(m.size() == 1);
   CHECK(m[0].second == Bytes{0x2d});
+  rig.advance(1000);
+  CHECK(rig.messages().size() == 1);
+}
+
+TEST_CASE("a held request forgotten (reset, a lost upstream) stops the link's keepalives") {
+  Rig rig;
+  rig.add("ctap:getInfo:stall");
+  rig.send(rig.cid, ctaphid_cmd::kCbor, get_info());
+  rig.advance(100);
+  CHECK(keepalives(rig.messages()) == Bytes{kProcessing});
+  rig.link.reset();
+  rig.down.clear();
+  rig.advance(1000);
+  CHECK(rig.down.empty());
+
+  rig.send(rig.cid, ctaphid_cmd::kCbor, get_info());
+  rig.advance(100);
+  CHECK(keepalives(rig.messages()) == Bytes{kProcessing});
+  rig.down.clear();
+  rig.upstream->on_failure("the key was unplugged");
+  rig.advance(1000);
+  auto m = rig.messages();
+  REQUIRE(m.size() == 1);
+  CHECK(m[0].first == ctaphid_cmd::kError);
 }
 
 TEST_CASE("CANCEL of a forwarded request goes to the key, whose answer reaches the host") {

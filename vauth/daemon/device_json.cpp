@@ -19,7 +19,7 @@ std::string uuid_string(const std::array<uint8_t, 16>& b) {
 nlohmann::json device_brief(const VirtualDevice& d) {
   const auto& state = d.state();
   const auto& where = d.location();
-  return {
+  nlohmann::json j = {
       {"index", d.index()},
       {"name", d.info().name},
       {"serial", d.info().serial},
@@ -32,6 +32,11 @@ nlohmann::json device_brief(const VirtualDevice& d) {
       {"presence", to_string(d.presence_settings().mode)},
       {"presencePending", d.presence().pending().has_value()},
   };
+  // Only a proxied key has it: which upstream answers, and whether it still does.
+  if (const ProxyLink* proxy = d.proxy()) {
+    j["proxy"] = {{"upstream", d.proxy_upstream()}, {"state", proxy->upstream_failed() ? "lost" : "connected"}};
+  }
+  return j;
 }
 
 nlohmann::json presence_json(const VirtualDevice& d) {

@@ -8,6 +8,13 @@ namespace hid = transport::ctaphid;
 namespace cmd = transport::ctaphid_cmd;
 using transport::Report;
 
+// What the engine of an emulated key uses, so a held proxied answer looks the same.
+const Duration kKeepaliveInterval = transport::CtaphidConfig{}.keepalive_interval;
+// A held request is not waiting for the user: either the key has not seen it
+// (stall) or it has already answered (delay), touch included. So PROCESSING,
+// never UPNEEDED (CTAP 2.1 §11.2.9.1.7), whatever the key said before.
+constexpr uint8_t kStatusProcessing = 1;
+
 // The innermost decorator: where the emulated key would run the command, the
 // proxy sends the host's packets up and waits for the key's answer.
 class ProxyLink::Forwarder final : public ctap::MessageHandler {
@@ -37,7 +44,7 @@ ProxyLink::ProxyLink(std::unique_ptr<transport::Upstream> upstream, ProxyContext
 
 ProxyLink::~ProxyLink() {
   *alive_ = false;
-  pending_.reset();
+  end_pending();
   tracer_.reset();  // outer decorators first: each holds a reference to the next
   device_faults_.reset();
   fault_handler_.reset();
@@ -120,17 +127,37 @@ void ProxyLink::on_request(uint32_t cid, uint8_t command, std::vector<Report> pa
     return;
   }
   const uint64_t generation = ++generation_;
-  pending_ = Pending{generation, cid, command, std::move(packets), false, nullptr, std::nullopt};
+  pending_.emplace();
+  pending_->generation = generation;
+  pending_->cid = cid;
+  pending_->cmd = command;
+  pending_->packets = std::move(packets);
   auto to_host = [this, generation, cid, command](Bytes response) {
     if (!pending_ || pending_->generation != generation) return;  // abandoned meanwhile
-    pending_.reset();
+    end_pending();
     hid::frame_message(cid, command, response, to_host_);
   };
   if (command == cmd::kCbor)
     tracer_->handle_cbor(payload, std::move(to_host));
   else
     tracer_->handle_msg(payload, std::move(to_host));
+  // An answer given inside the call (a status fault, a local upstream) needs no keepalives.
+  if (pending_ && pending_->generation == generation) schedule_keepalive(generation);
   if (ctx_.kick) ctx_.kick();
+}
+
+// Ticks for as long as the request is pending; speaks only while it is held
+// here. While the key has it, the key's own keepalives reach the host instead.
+void ProxyLink::schedule_keepalive(uint64_t generation) {
+  pending_->keepalive = ctx_.timers.call_after(kKeepaliveInterval, [this, generation] {
+    if (!pending_ || pending_->generation != generation) return;
+    pending_->keepalive.reset();
+    if (pending_->held()) {
+      const uint8_t status = kStatusProcessing;
+      hid::frame_message(pending_->cid, cmd::kKeepalive, ByteView(&status, 1), to_host_);
+    }
+    if (pending_ && pending_->generation == generation) schedule_keepalive(generation);
+  });
 }
 
 void ProxyLink::forward(ctap::MessageHandler::Reply reply) {
@@ -171,13 +198,20 @@ void ProxyLink::answer_complete(Bytes response) {
   ctap::MessageHandler::Reply reply = std::move(pending_->upstream_reply);
   pending_->upstream_reply = nullptr;
   pending_->answer.reset();
+  pending_->answered = true;   // a delay rule may hold it now: our keepalives take over
   reply(std::move(response));  // through the decorators, then framed to the host
 }
 
 void ProxyLink::drop_pending() {
   if (!pending_) return;
-  pending_.reset();
+  end_pending();
   tracer_->cancel();  // a stalled or delayed answer stays unsent (its generation is gone)
+}
+
+void ProxyLink::end_pending() {
+  if (!pending_) return;
+  if (pending_->keepalive) ctx_.timers.cancel(*pending_->keepalive);
+  pending_.reset();
 }
 
 void ProxyLink::refuse(uint32_t cid) {

@@ -14,6 +14,12 @@
 // (status, stall, delay, response rewrites), `u2f` and `device` faults, the
 // --trace decoding and the control API's events all apply; `ctaphid` faults
 // apply after this, in VirtualDevice's CtaphidFaultFilter. See docs/proxy.md.
+//
+// While a request is held here rather than at the key (a stall keeps it from
+// the key, a delay holds the key's answer), the key sends no keepalives, so the
+// link sends KEEPALIVE PROCESSING itself every keepalive interval, as the
+// engine does for an emulated key; while the key has the request, its own
+// keepalives pass through instead.
 #pragma once
 
 #include <functional>
@@ -86,8 +92,12 @@ class ProxyLink {
     uint8_t cmd = 0;
     std::vector<transport::Report> packets;  // the host's, sent up by the Forwarder
     bool forwarded = false;
+    bool answered = false;                       // the key's whole answer is back
     ctap::MessageHandler::Reply upstream_reply;  // the Forwarder's: fed the key's answer
     std::optional<Collecting> answer;            // the key's answer being collected
+    std::optional<TimerQueue::TimerId> keepalive;
+    // Held by the decorators, not at the key: never sent up, or the answer is back.
+    bool held() const { return !forwarded || answered; }
   };
 
   void on_upstream_report(const transport::Report& r);
@@ -96,6 +106,8 @@ class ProxyLink {
   void answer_complete(Bytes response);
   void flush(uint32_t cid);  // sends a partial message's packets up as they were
   void drop_pending();
+  void end_pending();  // forgets pending_ and stops its keepalives
+  void schedule_keepalive(uint64_t generation);
   void refuse(uint32_t cid);  // CTAPHID_ERROR ERR_OTHER on `cid`
 
   std::unique_ptr<transport::Upstream> upstream_;

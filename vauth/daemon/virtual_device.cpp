@@ -127,6 +127,7 @@ VirtualDevice::VirtualDevice(boost::asio::io_context& io, const Clock& clock, De
     proxy_ = std::make_unique<ProxyLink>(make_upstream(io, *settings.proxy), std::move(ctx),
                                          [this](const transport::Report& r) { fault_filter_->send(r); });
     proxy_->start();
+    proxy_upstream_ = settings.proxy->text();
   }
   if (trace_) trace_->device_added(index_, hid_);
 }

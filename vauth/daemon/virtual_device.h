@@ -138,6 +138,8 @@ class VirtualDevice final : public transport::HidEndpoint {
   bool attached() const { return static_cast<bool>(sink_); }
   // The upstream a proxied key forwards to ("udp 127.0.0.1:8111", ...); nullptr when emulated.
   const ProxyLink* proxy() const { return proxy_.get(); }
+  // The --proxy spec in its canonical text ("usb:1050:0407:SERIAL"); empty when emulated.
+  const std::string& proxy_upstream() const { return proxy_upstream_; }
 
  private:
   void schedule_sync();
@@ -169,6 +171,7 @@ class VirtualDevice final : public transport::HidEndpoint {
   std::unique_ptr<transport::CtaphidFaultFilter> fault_filter_;
   std::unique_ptr<transport::CtaphidEngine> engine_;
   std::unique_ptr<ProxyLink> proxy_;  // --proxy: in the engine's place
+  std::string proxy_upstream_;
   InputSink sink_;
   // While unplugged: the sink to restore, and the timer that plugs back in.
   bool unplugged_ = false;
