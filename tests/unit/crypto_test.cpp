@@ -870,6 +870,64 @@ TEST_CASE("Attestation CA and batch certificate") {
   }
 }
 
+// The subject key is written into the certificate directly (not through
+// X509_set_pubkey's encoder); its SubjectPublicKeyInfo must be the very DER
+// OpenSSL's own encoder makes of the key.
+TEST_CASE("A certificate carries its subject key's SubjectPublicKeyInfo") {
+  SeededRng rng(11);
+  PrivateKey issuer = PrivateKey::generate(Algorithm::ES256, rng);
+  for (Algorithm alg : {Algorithm::ES256, Algorithm::ES384, Algorithm::EdDSA, Algorithm::RS256}) {
+    CAPTURE(static_cast<int>(alg));
+    PrivateKey subject = PrivateKey::generate(alg, rng);
+    CertificateSpec spec;
+    spec.common_name = "subject";
+    Bytes der = issue_certificate(spec, subject.public_key(), issuer, std::nullopt);
+    X509Ptr cert = parse_x509(der);
+    REQUIRE(cert);
+    unsigned char* spki = nullptr;
+    int len = i2d_X509_PUBKEY(X509_get_X509_PUBKEY(cert.get()), &spki);
+    REQUIRE(len > 0);
+    Bytes in_cert(spki, spki + len);
+    OPENSSL_free(spki);
+    CHECK(in_cert == subject.public_key().spki_der());
+    auto back = certificate_public_key(der);
+    REQUIRE(back.has_value());
+    CHECK(back->x() == subject.public_key().x());
+    CHECK(back->y() == subject.public_key().y());
+  }
+}
+
+// Ed25519 signatures are deterministic, so the one-go chain can be compared
+// byte for byte with the two-call issuance (which parses the CA back).
+TEST_CASE("issue_certificate_chain gives the certificates two issue_certificate calls give") {
+  SeededRng rng(12);
+  PrivateKey ca_key = PrivateKey::generate(Algorithm::EdDSA, rng);
+  PrivateKey leaf_key = PrivateKey::generate(Algorithm::ES256, rng);
+  CertificateSpec ca_spec;
+  ca_spec.common_name = "chain CA";
+  ca_spec.is_ca = true;
+  ca_spec.usb_transport = false;
+  CertificateSpec leaf_spec;
+  leaf_spec.organizational_unit = "Authenticator Attestation";
+  leaf_spec.common_name = "chain leaf";
+  leaf_spec.aaguid = std::array<uint8_t, 16>{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16};
+  leaf_spec.serial = 77;
+
+  CertificateChain chain = issue_certificate_chain(ca_spec, ca_key, leaf_spec, leaf_key.public_key());
+  Bytes ca_der = issue_certificate(ca_spec, ca_key.public_key(), ca_key, std::nullopt);
+  CHECK(chain.ca == ca_der);
+  CHECK(chain.leaf == issue_certificate(leaf_spec, leaf_key.public_key(), ca_key, ca_der));
+  X509Ptr ca = parse_x509(chain.ca);
+  X509Ptr leaf = parse_x509(chain.leaf);
+  CHECK(X509_verify(leaf.get(), native(ca_key)) == 1);
+  // The leaf names its CA's key (authorityKeyIdentifier = the CA's SKI).
+  const ASN1_OCTET_STRING* aki = X509_get0_authority_key_id(leaf.get());
+  const ASN1_OCTET_STRING* ski = X509_get0_subject_key_id(ca.get());
+  REQUIRE(aki);
+  REQUIRE(ski);
+  CHECK(ASN1_OCTET_STRING_cmp(aki, ski) == 0);
+}
+
 TEST_CASE("Ed25519-signed certificates") {
   SeededRng rng(2);
   PrivateKey ca_key = PrivateKey::generate(Algorithm::EdDSA, rng);

@@ -57,6 +57,42 @@ void set_subject(X509* cert, const CertificateSpec& spec) {
   add_name_entry(name, "CN", spec.common_name);
 }
 
+// The SubjectPublicKeyInfo of an EC or Ed25519 key is an algorithm identifier
+// and the key's public bytes, so they are set as such. X509_set_pubkey would
+// encode the key with OpenSSL 3's encoder and decode it back (a provider
+// search each way): that was 40% of a first-run start-up, which issues two
+// certificates. RSA keys, rare here, still take that road.
+void set_subject_public_key(X509* cert, const PublicKey& key) {
+  int key_type = NID_X9_62_id_ecPublicKey;
+  int curve = NID_undef;
+  Bytes bits;
+  switch (key.algorithm()) {
+    case Algorithm::ES256:
+    case Algorithm::ES384:
+      curve = key.algorithm() == Algorithm::ES256 ? NID_X9_62_prime256v1 : NID_secp384r1;
+      bits = concat(Bytes{0x04}, key.x(), key.y());  // SEC 1 uncompressed point (RFC 5480 §2.2)
+      break;
+    case Algorithm::EdDSA:
+      key_type = NID_ED25519;  // RFC 8410 §3: parameters absent
+      bits = key.x();
+      break;
+    default: {
+      auto pkey = detail::to_evp(key);
+      if (X509_set_pubkey(cert, pkey.get()) != 1) throw_openssl("X509_set_pubkey");
+      return;
+    }
+  }
+  auto* owned = static_cast<unsigned char*>(OPENSSL_memdup(bits.data(), bits.size()));
+  if (!owned) throw_openssl("OPENSSL_memdup");
+  // The algorithm OIDs come from OpenSSL's static table; set0 takes `owned`.
+  if (X509_PUBKEY_set0_param(
+          X509_get_X509_PUBKEY(cert), OBJ_nid2obj(key_type), curve == NID_undef ? V_ASN1_UNDEF : V_ASN1_OBJECT,
+          curve == NID_undef ? nullptr : OBJ_nid2obj(curve), owned, static_cast<int>(bits.size())) != 1) {
+    OPENSSL_free(owned);
+    throw_openssl("X509_PUBKEY_set0_param");
+  }
+}
+
 void set_basic_fields(X509* cert, const CertificateSpec& spec, const PublicKey& subject_key) {
   if (X509_set_version(cert, X509_VERSION_3) != 1) throw_openssl("X509_set_version");
   if (ASN1_INTEGER_set_uint64(X509_get_serialNumber(cert), spec.serial) != 1)
@@ -65,8 +101,7 @@ void set_basic_fields(X509* cert, const CertificateSpec& spec, const PublicKey& 
   if (!ASN1_TIME_set(X509_getm_notBefore(cert), static_cast<time_t>(spec.not_before_unix)) ||
       !ASN1_TIME_set(X509_getm_notAfter(cert), static_cast<time_t>(spec.not_after_unix)))
     throw_openssl("ASN1_TIME_set");
-  auto pkey = detail::to_evp(subject_key);
-  if (X509_set_pubkey(cert, pkey.get()) != 1) throw_openssl("X509_set_pubkey");
+  set_subject_public_key(cert, subject_key);
   set_subject(cert, spec);
 }
 
@@ -135,12 +170,26 @@ void sign_certificate(X509* cert, const PrivateKey& issuer_key) {
 
 }  // namespace
 
-Bytes issue_certificate(const CertificateSpec& spec, const PublicKey& subject_key,
-                        const PrivateKey& issuer_key, const std::optional<Bytes>& issuer_cert_der) {
+namespace {
+
+// Builds and signs a certificate. `issuer` is the issuer's certificate, or
+// null for a self-signed one.
+X509Ptr build_certificate(const CertificateSpec& spec, const PublicKey& subject_key, const PrivateKey& issuer_key,
+                          X509* issuer) {
   X509Ptr cert(X509_new());
   if (!cert) throw_openssl("X509_new");
   set_basic_fields(cert.get(), spec, subject_key);
+  if (!issuer) issuer = cert.get();
+  if (X509_set_issuer_name(cert.get(), X509_get_subject_name(issuer)) != 1) throw_openssl("X509_set_issuer_name");
+  add_extensions(cert.get(), issuer, spec);
+  sign_certificate(cert.get(), issuer_key);
+  return cert;
+}
 
+}  // namespace
+
+Bytes issue_certificate(const CertificateSpec& spec, const PublicKey& subject_key, const PrivateKey& issuer_key,
+                        const std::optional<Bytes>& issuer_cert_der) {
   X509Ptr issuer_cert;
   if (issuer_cert_der) {
     issuer_cert = parse_certificate(*issuer_cert_der);
@@ -151,12 +200,16 @@ Bytes issue_certificate(const CertificateSpec& spec, const PublicKey& subject_ke
       throw std::runtime_error("issue_certificate: issuer key does not match issuer certificate");
     }
   }
-  X509* issuer = issuer_cert ? issuer_cert.get() : cert.get();
-  if (X509_set_issuer_name(cert.get(), X509_get_subject_name(issuer)) != 1) throw_openssl("X509_set_issuer_name");
+  return der_encode(build_certificate(spec, subject_key, issuer_key, issuer_cert.get()).get(), i2d_X509);
+}
 
-  add_extensions(cert.get(), issuer, spec);
-  sign_certificate(cert.get(), issuer_key);
-  return der_encode(cert.get(), i2d_X509);
+CertificateChain issue_certificate_chain(const CertificateSpec& ca_spec, const PrivateKey& ca_key,
+                                         const CertificateSpec& leaf_spec, const PublicKey& leaf_key) {
+  // The CA signs the leaf as built: parsing its DER back would decode its key
+  // once more, and the key is known to match, being the one that signed it.
+  X509Ptr ca = build_certificate(ca_spec, ca_key.public_key(), ca_key, nullptr);
+  X509Ptr leaf = build_certificate(leaf_spec, leaf_key, ca_key, ca.get());
+  return {der_encode(ca.get(), i2d_X509), der_encode(leaf.get(), i2d_X509)};
 }
 
 std::optional<PublicKey> certificate_public_key(ByteView cert_der) {

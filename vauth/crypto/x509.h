@@ -33,6 +33,16 @@ struct CertificateSpec {
 Bytes issue_certificate(const CertificateSpec& spec, const PublicKey& subject_key,
                         const PrivateKey& issuer_key, const std::optional<Bytes>& issuer_cert_der);
 
+// A self-signed CA certificate for `ca_key` and a leaf certificate for
+// `leaf_key` signed by it, both DER: what issue_certificate gives in two calls,
+// without parsing the CA back. Throws std::runtime_error on OpenSSL failure.
+struct CertificateChain {
+  Bytes ca;
+  Bytes leaf;
+};
+CertificateChain issue_certificate_chain(const CertificateSpec& ca_spec, const PrivateKey& ca_key,
+                                         const CertificateSpec& leaf_spec, const PublicKey& leaf_key);
+
 // The DER certificate's public key, or nullopt if it does not parse.
 std::optional<PublicKey> certificate_public_key(ByteView cert_der);
 // "-----BEGIN CERTIFICATE-----" PEM text.

@@ -33,13 +33,11 @@ store::Attestation new_attestation(crypto::Rng& rng, const Profile& profile) {
   ca_spec.is_ca = true;
   ca_spec.usb_transport = false;
   ca_spec.serial = random_serial(rng);
-  Bytes ca_cert = crypto::issue_certificate(ca_spec, ca_key.public_key(), ca_key, std::nullopt);
-
   auto batch_key = crypto::PrivateKey::generate(crypto::Algorithm::ES256, rng);
-  Bytes batch_cert = crypto::issue_certificate(batch_spec(profile, random_serial(rng)), batch_key.public_key(),
-                                               ca_key, ca_cert);
-  return store::Attestation{ca_key.private_bytes(), ca_cert, batch_key.private_bytes(), batch_cert,
-                            Bytes(profile.aaguid.begin(), profile.aaguid.end())};
+  auto chain =
+      crypto::issue_certificate_chain(ca_spec, ca_key, batch_spec(profile, random_serial(rng)), batch_key.public_key());
+  return store::Attestation{ca_key.private_bytes(), std::move(chain.ca), batch_key.private_bytes(),
+                            std::move(chain.leaf), Bytes(profile.aaguid.begin(), profile.aaguid.end())};
 }
 
 crypto::PrivateKey load_p256(const Bytes& raw) {
