@@ -127,17 +127,17 @@ uint64_t DaemonProcess::rss_kib() const {
   return 0;
 }
 
-DaemonProcess::Memory DaemonProcess::memory() const {
+DaemonProcess::Memory DaemonProcess::memory_of(pid_t pid) {
   Memory m;
   auto field = [](const std::string& text, const char* name) -> uint64_t {
     const size_t at = text.find(std::string("\n") + name);
     return at == std::string::npos ? 0 : std::stoull(text.substr(at + 1 + std::strlen(name)));
   };
-  const std::string status = "\n" + slurp("/proc/" + std::to_string(pid_) + "/status");
+  const std::string status = "\n" + slurp("/proc/" + std::to_string(pid) + "/status");
   m.rss_kib = field(status, "VmRSS:");
   m.anon_kib = field(status, "RssAnon:");
   m.file_kib = field(status, "RssFile:");
-  const std::string rollup = "\n" + slurp("/proc/" + std::to_string(pid_) + "/smaps_rollup");
+  const std::string rollup = "\n" + slurp("/proc/" + std::to_string(pid) + "/smaps_rollup");
   m.private_kib = field(rollup, "Private_Clean:") + field(rollup, "Private_Dirty:");
   m.pss_kib = field(rollup, "Pss:");
   return m;

@@ -37,7 +37,8 @@ class DaemonProcess {
   struct Memory {
     uint64_t rss_kib = 0, anon_kib = 0, file_kib = 0, private_kib = 0, pss_kib = 0;
   };
-  Memory memory() const;
+  Memory memory() const { return memory_of(pid_); }
+  static Memory memory_of(pid_t pid);
   // SIGTERM and wait; true if it exited with status 0.
   bool stop();
 
