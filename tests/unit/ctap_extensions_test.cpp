@@ -7,6 +7,7 @@
 #include "store/codec.h"
 #include "tests/unit/ctap_ext_support.h"
 #include "vauth/ctap/extensions.h"
+#include "vauth/ctap/large_blobs.h"
 #include "vauth/ctap/pin_protocol.h"
 
 using namespace vauth;
@@ -504,4 +505,52 @@ TEST_CASE("largeBlobKey: enumerateCredentials returns it (0x0B) beside credProte
   REQUIRE(r.ok());
   REQUIRE(r.get(11));
   CHECK(*r.get(11) == *mc.get(5));
+}
+
+// CTAP 2.1 leaves the serialized large-blob array to the platform (§6.10: the
+// authenticator stores what authenticatorLargeBlobs set writes and nothing
+// else changes it but reset); neither a makeCredential that overwrites an
+// account's credential nor deleteCredential touches it, on a real key as here.
+// Pruning the old credential's entry is the platform's job (docs/conformance.md).
+TEST_CASE("largeBlobKey: a replacing makeCredential and deleteCredential leave the large-blob array as it was") {
+  Harness h;
+  Platform p(h, 2);
+  REQUIRE(p.set_pin("1234").ok());
+  const auto make_rk = [&] {
+    auto token = p.token("1234", kPermMc);
+    REQUIRE(token);
+    MakeCredentialRequest req;
+    req.rk();
+    req.pin_auth = p.authenticate(*token, req.client_data_hash);
+    req.pin_protocol = 2;
+    Response mc = h.call(kMakeCredential, with_extensions(req.build(), 6, Map{{"largeBlobKey", true}}));
+    REQUIRE(mc.ok());
+    REQUIRE(mc.get(5));
+    return std::make_pair(unpack_credential(mc)->id, mc.get(5)->as_bytes());
+  };
+  const auto [old_id, old_key] = make_rk();
+  // An entry under the credential's key, as a platform writes it (the content is
+  // never looked at by the authenticator, so it need not inflate).
+  const Bytes nonce(12, 1);
+  Bytes aad = to_bytes("blob");
+  append(aad, Bytes{5, 0, 0, 0, 0, 0, 0, 0});  // uint64LE(origSize)
+  auto sealed = crypto::aes256_gcm_seal(old_key, nonce, aad, to_bytes("12345"));
+  REQUIRE(sealed);
+  const cbor::Value::Array entries{cbor::Value::Map{{1, *sealed}, {2, nonce}, {3, 5}}};
+  const Bytes array = ctap::serialized_large_blob_array(cbor::encode(cbor::Value(entries)));
+  h.store.commit(std::vector<store::Mutation>{{store::change::SetLargeBlobArray{array}}});
+
+  const auto [new_id, new_key] = make_rk();  // the same RP and user: overwrites
+  CHECK(h.state().find_credential(old_id) == nullptr);
+  CHECK(new_key != old_key);
+  CHECK(h.state().large_blob_array == array);
+
+  auto token = p.token("1234", kPermCm);
+  REQUIRE(token);
+  const Map params{{2, descriptor(new_id)}};
+  Bytes message{0x06};  // deleteCredential
+  append(message, cbor::encode(cbor::Value(params)));
+  REQUIRE(h.call(0x0a, Map{{1, 0x06}, {2, params}, {3, 2}, {4, p.authenticate(*token, message)}}).ok());
+  CHECK(h.state().credentials.empty());
+  CHECK(h.state().large_blob_array == array);
 }
