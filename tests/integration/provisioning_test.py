@@ -268,7 +268,7 @@ def run(vauthd, vauthctl, vauth, tmp):
         client, ctap = c.ctap()
         assert_allowed(ctap, nrk_key, nrk_id, "non-resident after vauthd --import")
         # W3C "Remove Credential" works for a provisioned non-resident credential too.
-        c.ctl("delete-credential", "1", b64url(nrk_id))
+        c.ctl("delete-credential", "1", "--", b64url(nrk_id))  # "--": a base64url ID may start with "-"
         try:
             ctap.get_assertion(RP_ID, b"\x01" * 32, [{"type": "public-key", "id": nrk_id}])
             raise AssertionError("a deleted credential still asserts")
@@ -382,7 +382,7 @@ def orphans_go(d, good, other, lbk, blob, other_lbk):
         d.api.get("/v1/devices/1/credentials/%s?include=privateKey" % b64url(doomed_id))["largeBlobKey"])
     keys.append(doomed_lbk)
     check(sorted(blob_owners(d, keys)) == [0, 2, 4], blob_owners(d, keys))
-    d.ctl("delete-credential", "1", b64url(doomed_id))
+    d.ctl("delete-credential", "1", "--", b64url(doomed_id))
     owners = blob_owners(d, keys)
     check(sorted(owners) == [0, 2], "after DELETE, the entries are %s" % owners)
     kept = d.api.get("/v1/devices/1/credentials/%s?include=privateKey" % good["credentialId"])
