@@ -482,10 +482,10 @@ TEST_CASE("store codec: the extension fields round-trip, and old records read as
   CHECK_FALSE(old.third_party_payment);
 }
 
-TEST_CASE("largeBlobKey: enumerateCredentials returns it (0x0B) beside credProtect") {
-  Harness h;
-  Platform p(h, 2);
-  REQUIRE(p.set_pin("1234").ok());
+namespace {
+
+// A discoverable credential with a largeBlobKey, made under a PIN token (p has set PIN "1234").
+Response make_rk_with_large_blob_key(Harness& h, Platform& p) {
   auto token = p.token("1234", kPermMc);
   REQUIRE(token);
   MakeCredentialRequest req;
@@ -495,13 +495,28 @@ TEST_CASE("largeBlobKey: enumerateCredentials returns it (0x0B) beside credProte
   Response mc = h.call(kMakeCredential, with_extensions(req.build(), 6, Map{{"largeBlobKey", true}}));
   REQUIRE(mc.ok());
   REQUIRE(mc.get(5));
-  token = p.token("1234", kPermCm);
+  return mc;
+}
+
+// authenticatorCredentialManagement `sub` with its params, authenticated (protocol
+// 2) over sub || CBOR(params) with a cm token.
+Response credential_management(Harness& h, Platform& p, int sub, const Map& params) {
+  auto token = p.token("1234", kPermCm);
   REQUIRE(token);
-  // enumerateCredentialsBegin (0x04) with subCommandParams {1: rpIDHash}.
-  const Map params{{1, rp_hash("example.com")}};
-  Bytes message{0x04};
+  Bytes message{static_cast<uint8_t>(sub)};
   append(message, cbor::encode(cbor::Value(params)));
-  Response r = h.call(0x0a, Map{{1, 0x04}, {2, params}, {3, 2}, {4, p.authenticate(*token, message)}});
+  return h.call(0x0a, Map{{1, sub}, {2, params}, {3, 2}, {4, p.authenticate(*token, message)}});
+}
+
+}  // namespace
+
+TEST_CASE("largeBlobKey: enumerateCredentials returns it (0x0B) beside credProtect") {
+  Harness h;
+  Platform p(h, 2);
+  REQUIRE(p.set_pin("1234").ok());
+  Response mc = make_rk_with_large_blob_key(h, p);
+  // enumerateCredentialsBegin (0x04) with subCommandParams {1: rpIDHash}.
+  Response r = credential_management(h, p, 0x04, Map{{1, rp_hash("example.com")}});
   REQUIRE(r.ok());
   REQUIRE(r.get(11));
   CHECK(*r.get(11) == *mc.get(5));
@@ -517,15 +532,7 @@ TEST_CASE("largeBlobKey: a replacing makeCredential and deleteCredential leave t
   Platform p(h, 2);
   REQUIRE(p.set_pin("1234").ok());
   const auto make_rk = [&] {
-    auto token = p.token("1234", kPermMc);
-    REQUIRE(token);
-    MakeCredentialRequest req;
-    req.rk();
-    req.pin_auth = p.authenticate(*token, req.client_data_hash);
-    req.pin_protocol = 2;
-    Response mc = h.call(kMakeCredential, with_extensions(req.build(), 6, Map{{"largeBlobKey", true}}));
-    REQUIRE(mc.ok());
-    REQUIRE(mc.get(5));
+    Response mc = make_rk_with_large_blob_key(h, p);
     return std::make_pair(unpack_credential(mc)->id, mc.get(5)->as_bytes());
   };
   const auto [old_id, old_key] = make_rk();
@@ -545,12 +552,7 @@ TEST_CASE("largeBlobKey: a replacing makeCredential and deleteCredential leave t
   CHECK(new_key != old_key);
   CHECK(h.state().large_blob_array == array);
 
-  auto token = p.token("1234", kPermCm);
-  REQUIRE(token);
-  const Map params{{2, descriptor(new_id)}};
-  Bytes message{0x06};  // deleteCredential
-  append(message, cbor::encode(cbor::Value(params)));
-  REQUIRE(h.call(0x0a, Map{{1, 0x06}, {2, params}, {3, 2}, {4, p.authenticate(*token, message)}}).ok());
+  REQUIRE(credential_management(h, p, 0x06, Map{{2, descriptor(new_id)}}).ok());  // deleteCredential
   CHECK(h.state().credentials.empty());
   CHECK(h.state().large_blob_array == array);
 }
