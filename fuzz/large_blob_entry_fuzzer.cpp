@@ -2,8 +2,9 @@
 // (vauth/daemon/large_blob_entry.h). The input is the CBOR before the hash;
 // the fuzzer appends a correct truncated SHA-256 so that the CBOR, entry and
 // inflate paths are reached rather than stopping at the hash check. Whatever
-// the array holds, reading must not crash, and editing must either refuse or
-// give an intact array in which the new blob reads back.
+// the array holds, reading must not crash, editing must either refuse or give
+// an intact array in which the new blob reads back, and dropping the key's
+// entries must leave an intact array in which the key reads nothing.
 #include <cstdint>
 #include <cstdlib>
 
@@ -20,5 +21,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const Bytes blob{1, 2, 3};
   auto edited = daemon::large_blob_array_with(array, key, blob, rng);
   if (edited && (!ctap::large_blob_array_intact(*edited) || daemon::large_blob_in(*edited, key) != blob)) abort();
+  if (auto without = daemon::large_blob_array_without(array, {key})) {
+    if (!ctap::large_blob_array_intact(*without) || daemon::large_blob_in(*without, key)) abort();
+  }
   return 0;
 }

@@ -26,7 +26,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from control_http import EventStream  # noqa: E402
-from vauthd_process import VauthdProcess, run_checks  # noqa: E402
+from vauthd_process import VauthdProcess, run_suite  # noqa: E402
 from test_usbip_python_fido2 import attach, open_fido  # noqa: E402
 from usbip_client import UsbipError, devlist as usbip_devlist  # noqa: E402
 
@@ -539,27 +539,20 @@ TESTS = [test_socket_and_listing, test_info_is_what_a_client_reads, test_touch_c
          test_unplug_mid_request, test_bad_device_requests_change_nothing, test_tcp_needs_token]
 
 
+def socket_gone(daemon):
+    """After SIGTERM: vauthd removed its control socket (a failure if not); the test's files go."""
+    outlived = os.path.exists(daemon.socket)
+    if outlived:
+        print("FAIL the control socket outlived vauthd")
+    shutil.rmtree(daemon.dir, ignore_errors=True)
+    return 1 if outlived else 0
+
+
 def main(argv):
     if len(argv) != 3:
         print(__doc__)
         return 2
-    daemon = Daemon(argv[1], argv[2])
-    try:
-        failures = run_checks(TESTS, daemon)
-        if failures is None:
-            return 1
-    finally:
-        socket_path = daemon.socket
-        status = daemon.stop()
-    if status not in (0, None):
-        print("FAIL vauthd exited with status %s on SIGTERM" % status)
-        failures += 1
-    if os.path.exists(socket_path):
-        print("FAIL the control socket outlived vauthd")
-        failures += 1
-    shutil.rmtree(daemon.dir, ignore_errors=True)
-    print("%d of %d checks failed" % (failures, len(TESTS)) if failures else "all %d checks passed" % len(TESTS))
-    return 1 if failures else 0
+    return run_suite(TESTS, Daemon(argv[1], argv[2]), after_stop=socket_gone)
 
 
 if __name__ == "__main__":

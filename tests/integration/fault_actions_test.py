@@ -16,13 +16,13 @@ import struct
 import sys
 import threading
 import time
-import traceback
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from control_http import EventStream  # noqa: E402
 from fault_injection_test import CDH, ES256, FAULTS, RP, Daemon, check, ctap_error, drain  # noqa: E402
 from test_usbip_python_fido2 import VID, PID, UsbipHidConnection, attach  # noqa: E402
 from usbip_client import UsbipError  # noqa: E402
+from vauthd_process import run_suite  # noqa: E402
 
 from cryptography import x509  # noqa: E402
 from cryptography.exceptions import InvalidSignature  # noqa: E402
@@ -510,42 +510,20 @@ TESTS = [test_ctaphid_drop, test_ctaphid_duplicate_reads_stale_answers, test_cta
          test_match_channel_subcommand_extension, test_probability_same_seed_across_daemons]
 
 
+def back_to_normal(daemon):
+    """After a failed check: no fault rules left and presence answering at once,
+    so the next check starts from a key that behaves."""
+    daemon.clear()
+    presence(daemon, mode="auto", delay_ms=0)
+
+
 def main(argv):
     if len(argv) < 3:
         print(__doc__)
         return 2
     only = argv[3:]
-    daemon = Daemon(argv[1], argv[2], fault=None, export_ca=True)
-    failures = 0
-    ran = 0
-    try:
-        for test in TESTS:
-            if only and test.__name__ not in only:
-                continue
-            ran += 1
-            start = time.monotonic()
-            try:
-                test(daemon)
-                print("PASS %s (%.2f s)" % (test.__name__, time.monotonic() - start))
-            except Exception:  # noqa: BLE001 - report every failure, then go on
-                failures += 1
-                print("FAIL %s" % test.__name__)
-                traceback.print_exc(file=sys.stdout)
-                try:
-                    daemon.clear()
-                    presence(daemon, mode="auto", delay_ms=0)
-                except Exception:  # noqa: BLE001
-                    pass
-            if daemon.proc.poll() is not None:
-                print("FAIL vauthd died with status %s" % daemon.proc.returncode)
-                return 1
-    finally:
-        status = daemon.stop()
-    if status not in (0, None):
-        print("FAIL vauthd exited with status %s on SIGTERM" % status)
-        failures += 1
-    print("%d of %d checks failed" % (failures, ran) if failures else "all %d checks passed" % ran)
-    return 1 if failures else 0
+    tests = [t for t in TESTS if not only or t.__name__ in only]
+    return run_suite(tests, Daemon(argv[1], argv[2], fault=None, export_ca=True), after_failure=back_to_normal)
 
 
 if __name__ == "__main__":

@@ -16,7 +16,7 @@ import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from control_http import EventStream  # noqa: E402
-from vauthd_process import VauthdProcess, run_checks  # noqa: E402
+from vauthd_process import VauthdProcess, run_suite  # noqa: E402
 from test_usbip_python_fido2 import attach, open_fido  # noqa: E402
 
 from cryptography.exceptions import InvalidSignature  # noqa: E402
@@ -295,19 +295,8 @@ def main(argv):
     if len(argv) != 3:
         print(__doc__)
         return 2
-    daemon = Daemon(argv[1], argv[2])
-    try:
-        failures = run_checks(TESTS, daemon, after_failure=Daemon.clear)
-        if failures is None:
-            return 1
-    finally:
-        status = daemon.stop()
-    if status not in (0, None):
-        print("FAIL vauthd exited with status %s on SIGTERM" % status)
-        failures += 1
-    shutil.rmtree(daemon.dir, ignore_errors=True)
-    print("%d of %d checks failed" % (failures, len(TESTS)) if failures else "all %d checks passed" % len(TESTS))
-    return 1 if failures else 0
+    return run_suite(TESTS, Daemon(argv[1], argv[2]), after_failure=Daemon.clear,
+                     after_stop=lambda daemon: shutil.rmtree(daemon.dir, ignore_errors=True))
 
 
 if __name__ == "__main__":

@@ -16,7 +16,9 @@ and still has it after a restart; a third daemon starts from the file with
 `vauthd --import`, and python-fido2's own hidraw backend asserts under
 `vauth run --import` (no kernel device). Last, a W3C largeBlob added with a
 credential is read back by python-fido2 (authenticatorLargeBlobs) and by
-fido2-token, exported, and survives SIGKILL.
+fido2-token, exported, and survives SIGKILL; a credential the API replaces or
+deletes leaves no entry behind in the array python-fido2 reads, and the other
+entries stay.
 """
 
 import base64
@@ -266,7 +268,7 @@ def run(vauthd, vauthctl, vauth, tmp):
         client, ctap = c.ctap()
         assert_allowed(ctap, nrk_key, nrk_id, "non-resident after vauthd --import")
         # W3C "Remove Credential" works for a provisioned non-resident credential too.
-        c.ctl("delete-credential", "1", b64url(nrk_id))
+        c.ctl("delete-credential", "1", "--", b64url(nrk_id))  # "--": a base64url ID may start with "-"
         try:
             ctap.get_assertion(RP_ID, b"\x01" * 32, [{"type": "public-key", "id": nrk_id}])
             raise AssertionError("a deleted credential still asserts")
@@ -299,18 +301,94 @@ def run(vauthd, vauthctl, vauth, tmp):
     check(r.returncode != 0 and "masterSecret is missing" in r.stderr + r.stdout, (r.returncode, r.stderr))
 
 
+def lb_decrypt(key, entry):
+    """The compressed content of a large-blob entry sealed under `key`, else None."""
+    aad = b"blob" + struct.pack("<Q", entry[3])
+    try:
+        return AESGCM(key).decrypt(entry[2], entry[1], aad)
+    except InvalidTag:
+        return None
+
+
 def lb_open(key, entry):
     """An entry of the large-blob array, opened as CTAP 2.1 §6.10.3 says (raw DEFLATE);
     None if it is another key's. Written here, not taken from python-fido2 0.9.1,
     whose LargeBlobs uses the zlib wrapper instead of raw DEFLATE."""
-    aad = b"blob" + struct.pack("<Q", entry[3])
-    try:
-        compressed = AESGCM(key).decrypt(entry[2], entry[1], aad)
-    except InvalidTag:
+    compressed = lb_decrypt(key, entry)
+    if compressed is None:
         return None
     data = zlib.decompress(compressed, wbits=-15)
     check(len(data) == entry[3], "origSize %d, inflated %d" % (entry[3], len(data)))
     return data
+
+
+def blob_owners(d, keys):
+    """Reads the large-blob array over CTAP (python-fido2 checks its hash) and
+    says, entry by entry, which of `keys` opens it (its index; None: none does)."""
+    client, ctap = d.ctap()
+    try:
+        entries = LargeBlobs(ctap).read_blob_array()
+    finally:
+        client.close()
+    owners = []
+    for e in entries:
+        opened = [i for i, k in enumerate(keys) if lb_decrypt(k, e) is not None]
+        owners.append(opened[0] if opened else None)
+    return owners
+
+
+def orphans_go(d, good, other, lbk, blob, other_lbk):
+    """A credential the control API removes takes its large-blob entries along
+    (a replacing add, DELETE), in the same commit; the entries of credentials
+    that stay, and of keys the device does not know, stay. Returns the key of
+    the stranger's entry it leaves in the array, next to `lbk`'s."""
+    # A client's blob under a key no credential on the device holds: not the API's to judge.
+    stranger_lbk = os.urandom(32)
+    client, ctap = d.ctap()
+    LargeBlobs(ctap).put_blob(stranger_lbk, b"a stranger's blob")
+    client.close()
+    holder = d.api.get("/v1/devices/1/credentials?include=privateKey")
+    holder = [c for c in holder if c["userHandle"] == other["userHandle"]]
+    check(len(holder) == 1 and unb64url(holder[0]["largeBlobKey"]) == other_lbk, holder)
+    keys = [lbk, other_lbk, stranger_lbk]
+    check(sorted(blob_owners(d, keys)) == [0, 1, 2], "before: %s" % blob_owners(d, keys))
+
+    # Replacing other-user's credential with one that has its own (generated) key and blob.
+    new_id = os.urandom(16)
+    status, body = d.api.call("POST", "/v1/devices/1/credentials",
+                              dict(good, credentialId=b64url(new_id), userHandle=other["userHandle"],
+                                   largeBlob=b64url(b"the successor's blob")))
+    check(status == 201 and body.get("replaced") == holder[0]["credentialId"], (status, body))
+    new_lbk = unb64url(d.api.get("/v1/devices/1/credentials/%s?include=privateKey" % b64url(new_id))["largeBlobKey"])
+    keys.append(new_lbk)
+    owners = blob_owners(d, keys)
+    check(sorted(owners) == [0, 2, 3], "after a replacing add with a blob, the entries are %s" % owners)
+
+    # Replacing it again with a credential without blob or key: its entry goes, nothing comes.
+    bare = {k: v for k, v in good.items() if k != "largeBlob"}
+    status, body = d.api.call("POST", "/v1/devices/1/credentials",
+                              dict(bare, credentialId=b64url(os.urandom(16)), userHandle=other["userHandle"]))
+    check(status == 201 and body.get("replaced") == b64url(new_id), (status, body))
+    owners = blob_owners(d, keys)
+    check(sorted(owners) == [0, 2], "after a replacing add without a blob, the entries are %s" % owners)
+
+    # DELETE .../credentials/{id} (vauthctl delete-credential) takes the entry along.
+    doomed_id = os.urandom(16)
+    status, body = d.api.call("POST", "/v1/devices/1/credentials",
+                              dict(good, credentialId=b64url(doomed_id), userHandle=b64url(b"doomed"),
+                                   largeBlob=b64url(b"soon gone")))
+    check(status == 201, (status, body))
+    doomed_lbk = unb64url(
+        d.api.get("/v1/devices/1/credentials/%s?include=privateKey" % b64url(doomed_id))["largeBlobKey"])
+    keys.append(doomed_lbk)
+    check(sorted(blob_owners(d, keys)) == [0, 2, 4], blob_owners(d, keys))
+    d.ctl("delete-credential", "1", "--", b64url(doomed_id))
+    owners = blob_owners(d, keys)
+    check(sorted(owners) == [0, 2], "after DELETE, the entries are %s" % owners)
+    kept = d.api.get("/v1/devices/1/credentials/%s?include=privateKey" % good["credentialId"])
+    check(unb64url(kept["largeBlob"]) == blob, "the remaining credential's blob changed")
+    print("largeBlob: entries of credentials the API replaced or deleted are gone; the others stay")
+    return stranger_lbk
 
 
 def large_blobs(vauthd, vauthctl, vauth, tmp):
@@ -381,6 +459,8 @@ def large_blobs(vauthd, vauthctl, vauth, tmp):
         check([lb_open(other_lbk, e) for e in entries].count(replaced) == 1, "the replacement is not there")
         golden = os.path.join(tmp, "lb.json")
         d.ctl("export", "1", golden)
+
+        stranger_lbk = orphans_go(d, good, other, lbk, blob, other_lbk)
     finally:
         d.proc.kill()  # SIGKILL: the blob must already be durable
         d.proc.wait()
@@ -388,6 +468,13 @@ def large_blobs(vauthd, vauthctl, vauth, tmp):
     try:
         again = d.api.get("/v1/devices/1/credentials/%s?include=privateKey" % b64url(cred_id))
         check(unb64url(again["largeBlob"]) == blob, "the blob did not survive SIGKILL")
+        # The removals were in the same commits: still gone after SIGKILL.
+        owners = blob_owners(d, [lbk, stranger_lbk])
+        check(sorted(owners) == [0, 1], "after SIGKILL the array holds entries of %s" % owners)
+        # DELETE .../credentials (all of them): every credential's entry goes, the stranger's stays.
+        d.ctl("delete-credentials", "1")
+        owners = blob_owners(d, [lbk, stranger_lbk])
+        check(owners == [1], "after deleting every credential the array holds entries of %s" % owners)
     finally:
         d.stop()
 

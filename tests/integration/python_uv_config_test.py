@@ -17,8 +17,6 @@ enterpriseAttestation=2 then carries.
 
 import hashlib
 import os
-import queue
-import subprocess
 import sys
 import tempfile
 import threading
@@ -26,7 +24,8 @@ import time
 import traceback
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from test_usbip_python_fido2 import Daemon, attach, check, open_fido  # noqa: E402
+from test_usbip_python_fido2 import attach, check, open_fido  # noqa: E402
+from vauthd_process import VauthdProcess  # noqa: E402
 
 from fido2.ctap import CtapError  # noqa: E402
 from fido2.ctap2 import Ctap2  # noqa: E402
@@ -45,28 +44,14 @@ def sha256(data):
     return hashlib.sha256(data).digest()
 
 
-class UvDaemon(Daemon):
+class UvDaemon(VauthdProcess):
     """vauthd with a control socket and a manual fingerprint sensor."""
 
-    def __init__(self, vauthd, vauthctl):  # noqa: super().__init__ would add --no-control
+    def __init__(self, vauthd, vauthctl):
         self.dir = tempfile.mkdtemp(prefix="vauth-uv-")
-        self.socket = os.path.join(self.dir, "c.sock")
-        self.vauthctl = vauthctl
-        self.proc = subprocess.Popen(
-            [vauthd, "--transport", "usbip", "--usbip-listen", "127.0.0.1:0", "--seed", "11", "--store", "ephemeral",
-             "--control-socket", self.socket, "--uv", "manual", "--uv-timeout", "0"],
-            stdout=subprocess.PIPE, stderr=None, text=True, bufsize=1)
-        self.lines = queue.Queue()
-        threading.Thread(target=self._pump, daemon=True).start()
-        self.host, self.port = self._wait_ready()
-
-    def ctl(self, *args, expect=0):
-        r = subprocess.run([self.vauthctl, "--socket", self.socket] + list(args), capture_output=True, text=True,
-                           timeout=60)
-        print("$ vauthctl %s -> %d\n%s%s" % (" ".join(args), r.returncode, r.stdout, r.stderr), end="")
-        if expect is not None:
-            check(r.returncode == expect, "vauthctl %s exited %d, wanted %d" % (args, r.returncode, expect))
-        return r
+        socket = os.path.join(self.dir, "c.sock")
+        self.start([vauthd, "--transport", "usbip", "--usbip-listen", "127.0.0.1:0", "--seed", "11", "--store",
+                    "ephemeral", "--control-socket", socket, "--uv", "manual", "--uv-timeout", "0"], socket, vauthctl)
 
 
 def in_thread(fn, *args, **kwargs):

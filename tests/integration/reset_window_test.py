@@ -12,17 +12,15 @@ window is 10 s; bad values are refused at start.
 
 import hashlib
 import os
-import queue
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 import traceback
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from control_http import Api  # noqa: E402
 from test_usbip_python_fido2 import Daemon, attach, check, open_fido  # noqa: E402
+from vauthd_process import VauthdProcess  # noqa: E402
 
 from fido2.ctap import CtapError  # noqa: E402
 from fido2.ctap2 import Ctap2  # noqa: E402
@@ -67,18 +65,12 @@ def assertion_count(daemon):
 
 
 def control_daemon(vauthd, *extra):
-    """vauthd with a private control socket (Daemon passes --no-control, so build the command here)."""
-    tmp = tempfile.mkdtemp(prefix="vauth-reset-window-")
-    sock = os.path.join(tmp, "c.sock")
-    d = Daemon.__new__(Daemon)
-    d.proc = subprocess.Popen(
-        [vauthd, "--transport", "usbip", "--usbip-listen", "127.0.0.1:0", "--seed", "5", "--store", "ephemeral",
-         "--control-socket", sock, *extra],
-        stdout=subprocess.PIPE, stderr=None, text=True, bufsize=1)
-    d.lines = queue.Queue()
-    threading.Thread(target=d._pump, daemon=True).start()
-    d.host, d.port = d._wait_ready()
-    return d, Api(sock)
+    """vauthd with a private control socket (Daemon passes --no-control)."""
+    sock = os.path.join(tempfile.mkdtemp(prefix="vauth-reset-window-"), "c.sock")
+    d = VauthdProcess()
+    d.start([vauthd, "--transport", "usbip", "--usbip-listen", "127.0.0.1:0", "--seed", "5", "--store", "ephemeral",
+             "--control-socket", sock, *extra], sock)
+    return d, d.api
 
 
 def test_window_closes_and_power_cycle_reopens(vauthd):

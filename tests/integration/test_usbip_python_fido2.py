@@ -14,19 +14,13 @@ checked against the new credential's public key.
 
 import hashlib
 import os
-import queue
-import re
-import signal
 import socket
 import struct
-import subprocess
 import sys
-import threading
-import time
-import traceback
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import usbip_client  # noqa: E402
+from vauthd_process import VauthdProcess, run_suite  # noqa: E402
 from usbip_client import UsbipClient, UsbipError  # noqa: E402
 
 from fido2.attestation import Attestation  # noqa: E402
@@ -44,8 +38,6 @@ from fido2.webauthn import (  # noqa: E402
     PublicKeyCredentialType,
 )
 
-READY_TIMEOUT = 20.0
-READY_LINE = re.compile(r"usbip (127\.0\.0\.1):(\d+)")
 VID, PID = 0x1209, 0x7A01
 
 
@@ -70,48 +62,11 @@ class UsbipHidConnection(CtapHidConnection):
         self.client.unlink_in()
 
 
-class Daemon:
+class Daemon(VauthdProcess):
     # `store_args` default to a throw-away store, so parallel tests never share state.
     def __init__(self, binary, seed, store_args=("--store", "ephemeral")):
-        self.proc = subprocess.Popen(
-            [binary, "--transport", "usbip", "--usbip-listen", "127.0.0.1:0", "--seed", str(seed), "--no-control",
-             *store_args],
-            stdout=subprocess.PIPE, stderr=None, text=True, bufsize=1)
-        self.lines = queue.Queue()
-        threading.Thread(target=self._pump, daemon=True).start()
-        self.host, self.port = self._wait_ready()
-
-    def _pump(self):
-        for line in self.proc.stdout:
-            sys.stdout.write("[vauthd] " + line)
-            self.lines.put(line)
-        self.lines.put(None)
-
-    def _wait_ready(self):
-        deadline = time.monotonic() + READY_TIMEOUT
-        while True:
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                raise RuntimeError("vauthd printed no 'usbip 127.0.0.1:<port>' line in time")
-            try:
-                line = self.lines.get(timeout=remaining)
-            except queue.Empty:
-                continue
-            if line is None:
-                raise RuntimeError("vauthd exited with %s before it was ready" % self.proc.wait())
-            m = READY_LINE.search(line)
-            if m:
-                return m.group(1), int(m.group(2))
-
-    def stop(self):
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        return self.proc.returncode
+        self.start([binary, "--transport", "usbip", "--usbip-listen", "127.0.0.1:0", "--seed", str(seed),
+                    "--no-control", *store_args])
 
 
 def check(cond, what):
@@ -266,28 +221,7 @@ def main(argv):
     if len(argv) != 2:
         print(__doc__)
         return 2
-    daemon = Daemon(argv[1], seed=42)
-    failures = 0
-    try:
-        for test in TESTS:
-            start = time.monotonic()
-            try:
-                test(daemon)
-                print("PASS %s (%.2f s)" % (test.__name__, time.monotonic() - start))
-            except Exception:  # noqa: BLE001 - report every failure, then go on
-                failures += 1
-                print("FAIL %s" % test.__name__)
-                traceback.print_exc(file=sys.stdout)
-            if daemon.proc.poll() is not None:
-                print("FAIL vauthd died with status %s" % daemon.proc.returncode)
-                return 1
-    finally:
-        status = daemon.stop()
-    if status not in (0, None):
-        print("FAIL vauthd exited with status %s on SIGTERM" % status)
-        failures += 1
-    print("%d of %d checks failed" % (failures, len(TESTS)) if failures else "all %d checks passed" % len(TESTS))
-    return 1 if failures else 0
+    return run_suite(TESTS, Daemon(argv[1], seed=42))
 
 
 if __name__ == "__main__":

@@ -1,6 +1,6 @@
 """A vauthd started by an integration test: its stdout echoed and watched for
 the readiness line of device 1 on USB/IP, its control API (control_http.Api)
-and vauthctl at hand. Tests subclass it for their own helpers. Stdlib only."""
+and vauthctl at hand when it serves one. Tests subclass it for their own helpers. Stdlib only."""
 
 import queue
 import re
@@ -17,15 +17,15 @@ READY_LINE = re.compile(r"ready: device 1 .*usbip (127\.0\.0\.1):(\d+)")
 
 
 class VauthdProcess:
-    def start(self, argv, socket, vauthctl, stderr=None):
-        """Runs argv (a vauthd serving its control API on `socket`) and waits until it is ready."""
+    def start(self, argv, socket=None, vauthctl=None, stderr=None):
+        """Runs argv (a vauthd serving its control API on `socket`, if given) and waits until it is ready."""
         self.socket = socket
         self.vauthctl = vauthctl
         self.proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=stderr, text=True, bufsize=1)
         self.lines = queue.Queue()
         threading.Thread(target=self._pump, daemon=True).start()
         self.host, self.port = self._wait_ready()
-        self.api = Api(socket)
+        self.api = Api(socket) if socket else None
 
     def _pump(self):
         for line in self.proc.stdout:
@@ -91,3 +91,23 @@ def run_checks(tests, daemon, after_failure=None):
             print("FAIL vauthd died with status %s" % daemon.proc.returncode)
             return None
     return failures
+
+
+def run_suite(tests, daemon, after_failure=None, after_stop=None):
+    """run_checks, then stops the daemon and prints the tally; returns the exit
+    code: 0 when every check passed and vauthd exited 0 on SIGTERM.
+    `after_stop(daemon)` runs once vauthd is gone and returns how many more
+    failures it found (None: none)."""
+    try:
+        failures = run_checks(tests, daemon, after_failure)
+        if failures is None:
+            return 1
+    finally:
+        status = daemon.stop()
+    if status not in (0, None):
+        print("FAIL vauthd exited with status %s on SIGTERM" % status)
+        failures += 1
+    if after_stop:
+        failures += after_stop(daemon) or 0
+    print("%d of %d checks failed" % (failures, len(tests)) if failures else "all %d checks passed" % len(tests))
+    return 1 if failures else 0

@@ -7,6 +7,7 @@
 #include "store/codec.h"
 #include "tests/unit/ctap_ext_support.h"
 #include "vauth/ctap/extensions.h"
+#include "vauth/ctap/large_blobs.h"
 #include "vauth/ctap/pin_protocol.h"
 
 using namespace vauth;
@@ -481,10 +482,10 @@ TEST_CASE("store codec: the extension fields round-trip, and old records read as
   CHECK_FALSE(old.third_party_payment);
 }
 
-TEST_CASE("largeBlobKey: enumerateCredentials returns it (0x0B) beside credProtect") {
-  Harness h;
-  Platform p(h, 2);
-  REQUIRE(p.set_pin("1234").ok());
+namespace {
+
+// A discoverable credential with a largeBlobKey, made under a PIN token (p has set PIN "1234").
+Response make_rk_with_large_blob_key(Harness& h, Platform& p) {
   auto token = p.token("1234", kPermMc);
   REQUIRE(token);
   MakeCredentialRequest req;
@@ -494,14 +495,64 @@ TEST_CASE("largeBlobKey: enumerateCredentials returns it (0x0B) beside credProte
   Response mc = h.call(kMakeCredential, with_extensions(req.build(), 6, Map{{"largeBlobKey", true}}));
   REQUIRE(mc.ok());
   REQUIRE(mc.get(5));
-  token = p.token("1234", kPermCm);
+  return mc;
+}
+
+// authenticatorCredentialManagement `sub` with its params, authenticated (protocol
+// 2) over sub || CBOR(params) with a cm token.
+Response credential_management(Harness& h, Platform& p, int sub, const Map& params) {
+  auto token = p.token("1234", kPermCm);
   REQUIRE(token);
-  // enumerateCredentialsBegin (0x04) with subCommandParams {1: rpIDHash}.
-  const Map params{{1, rp_hash("example.com")}};
-  Bytes message{0x04};
+  Bytes message{static_cast<uint8_t>(sub)};
   append(message, cbor::encode(cbor::Value(params)));
-  Response r = h.call(0x0a, Map{{1, 0x04}, {2, params}, {3, 2}, {4, p.authenticate(*token, message)}});
+  return h.call(0x0a, Map{{1, sub}, {2, params}, {3, 2}, {4, p.authenticate(*token, message)}});
+}
+
+}  // namespace
+
+TEST_CASE("largeBlobKey: enumerateCredentials returns it (0x0B) beside credProtect") {
+  Harness h;
+  Platform p(h, 2);
+  REQUIRE(p.set_pin("1234").ok());
+  Response mc = make_rk_with_large_blob_key(h, p);
+  // enumerateCredentialsBegin (0x04) with subCommandParams {1: rpIDHash}.
+  Response r = credential_management(h, p, 0x04, Map{{1, rp_hash("example.com")}});
   REQUIRE(r.ok());
   REQUIRE(r.get(11));
   CHECK(*r.get(11) == *mc.get(5));
+}
+
+// CTAP 2.1 leaves the serialized large-blob array to the platform (§6.10: the
+// authenticator stores what authenticatorLargeBlobs set writes and nothing
+// else changes it but reset); neither a makeCredential that overwrites an
+// account's credential nor deleteCredential touches it, on a real key as here.
+// Pruning the old credential's entry is the platform's job (docs/conformance.md).
+TEST_CASE("largeBlobKey: a replacing makeCredential and deleteCredential leave the large-blob array as it was") {
+  Harness h;
+  Platform p(h, 2);
+  REQUIRE(p.set_pin("1234").ok());
+  const auto make_rk = [&] {
+    Response mc = make_rk_with_large_blob_key(h, p);
+    return std::make_pair(unpack_credential(mc)->id, mc.get(5)->as_bytes());
+  };
+  const auto [old_id, old_key] = make_rk();
+  // An entry under the credential's key, as a platform writes it (the content is
+  // never looked at by the authenticator, so it need not inflate).
+  const Bytes nonce(12, 1);
+  Bytes aad = to_bytes("blob");
+  append(aad, Bytes{5, 0, 0, 0, 0, 0, 0, 0});  // uint64LE(origSize)
+  auto sealed = crypto::aes256_gcm_seal(old_key, nonce, aad, to_bytes("12345"));
+  REQUIRE(sealed);
+  const cbor::Value::Array entries{cbor::Value::Map{{1, *sealed}, {2, nonce}, {3, 5}}};
+  const Bytes array = ctap::serialized_large_blob_array(cbor::encode(cbor::Value(entries)));
+  h.store.commit(std::vector<store::Mutation>{{store::change::SetLargeBlobArray{array}}});
+
+  const auto [new_id, new_key] = make_rk();  // the same RP and user: overwrites
+  CHECK(h.state().find_credential(old_id) == nullptr);
+  CHECK(new_key != old_key);
+  CHECK(h.state().large_blob_array == array);
+
+  REQUIRE(credential_management(h, p, 0x06, Map{{2, descriptor(new_id)}}).ok());  // deleteCredential
+  CHECK(h.state().credentials.empty());
+  CHECK(h.state().large_blob_array == array);
 }

@@ -1,7 +1,8 @@
 // The W3C largeBlob in provisioning (vauth/daemon/large_blob_entry.h,
 // provisioning_json.h): a blob put into the serialized large-blob array under
 // a largeBlobKey reads back only under that key, replaces that key's old entry
-// and leaves other keys' entries alone, and the JSON refusals name the field.
+// and leaves other keys' entries alone, and the JSON refusals name the field;
+// removing credentials drops only the entries no credential that stays can read.
 #include <zlib.h>
 
 #include <nlohmann/json.hpp>
@@ -15,6 +16,7 @@
 #include "vauth/ctap/large_blobs.h"
 #include "vauth/daemon/base64url.h"
 #include "vauth/daemon/large_blob_entry.h"
+#include "vauth/daemon/large_blob_orphans.h"
 #include "vauth/daemon/provisioning_json.h"
 
 namespace vauth::ctaptest {
@@ -55,6 +57,34 @@ json resident_with_blob(const Bytes& blob) {
           {"privateKey", base64url_encode(crypto::private_key_to_pkcs8(key))},
           {"userHandle", base64url_encode(Bytes{1})},
           {"largeBlob", base64url_encode(blob)}};
+}
+
+// An array with one entry per key, each holding the key's first byte as its blob.
+Bytes array_for(const std::vector<Bytes>& keys, crypto::Rng& rng) {
+  Bytes array = ctap::initial_large_blob_array();
+  for (const Bytes& k : keys) {
+    auto next = daemon::large_blob_array_with(array, k, Bytes{k[0]}, rng);
+    REQUIRE(next);
+    array = std::move(*next);
+  }
+  return array;
+}
+
+store::Credential resident(uint8_t tag, Bytes large_blob_key) {
+  store::Credential c;
+  c.id = Bytes(16, tag);
+  c.rp_id = "example.com";
+  c.user_id = Bytes{tag};
+  c.algorithm = -7;
+  c.large_blob_key = std::move(large_blob_key);
+  return c;
+}
+
+store::State with_credentials(const std::vector<store::Credential>& list, Bytes array) {
+  store::State st;
+  for (const auto& c : list) store::apply(st, {store::change::PutCredential{c}});
+  store::apply(st, {store::change::SetLargeBlobArray{std::move(array)}});
+  return st;
 }
 
 }  // namespace
@@ -195,6 +225,79 @@ TEST_CASE("a device document's credentials carry no largeBlob: the document has 
   auto r = daemon::device_import_mutations(doc, {});
   REQUIRE_FALSE(r);
   CHECK(r.error().find("largeBlobArray") != std::string::npos);
+}
+
+TEST_CASE("large_blob_array_without drops the entries of the given keys and keeps every other entry") {
+  crypto::SeededRng rng(5);
+  const Bytes a(32, 0xa1), b(32, 0xb2), c(32, 0xc3), stranger(32, 0xd4);
+  const Bytes array = array_for({a, b, c}, rng);
+  auto without = daemon::large_blob_array_without(array, {a, c});
+  REQUIRE(without);
+  CHECK(entries_of(*without).size() == 1);
+  CHECK(daemon::large_blob_in(*without, b) == Bytes{0xb2});
+  CHECK_FALSE(daemon::large_blob_in(*without, a));
+  CHECK_FALSE(daemon::large_blob_in(*without, c));
+  // Nothing to drop: no change, so no store write.
+  CHECK_FALSE(daemon::large_blob_array_without(array, {stranger}));
+  CHECK_FALSE(daemon::large_blob_array_without(array, {}));
+  CHECK_FALSE(daemon::large_blob_array_without({}, {a}));
+  // An array vauth cannot read is left as it is.
+  CHECK_FALSE(daemon::large_blob_array_without(ctap::serialized_large_blob_array(Bytes{0xa0}), {a}));
+  // Dropping the last entry leaves the initial array (empty CBOR array, its hash).
+  auto only = daemon::large_blob_array_without(array_for({a}, rng), {a});
+  REQUIRE(only);
+  CHECK(*only == ctap::initial_large_blob_array());
+}
+
+TEST_CASE("an entry sealed under a removed key goes even if its content does not inflate") {
+  const Bytes key(32, 0x66), nonce(12, 0x02);
+  Bytes aad = to_bytes("blob");
+  for (int i = 0; i < 8; ++i) aad.push_back(i == 0 ? 3 : 0);  // origSize 3
+  auto sealed = crypto::aes256_gcm_seal(key, nonce, aad, to_bytes("not deflate"));
+  REQUIRE(sealed);
+  const cbor::Value::Array list{cbor::Value::Map{{1, *sealed}, {2, nonce}, {3, uint64_t{3}}},
+                                cbor::Value("an opaque entry some client wrote")};
+  const Bytes array = ctap::serialized_large_blob_array(cbor::encode(cbor::Value(list)));
+  CHECK_FALSE(daemon::large_blob_in(array, key));  // not readable as a blob...
+  auto without = daemon::large_blob_array_without(array, {key});
+  REQUIRE(without);  // ...but the key's all the same
+  const auto left = entries_of(*without);
+  REQUIRE(left.size() == 1);
+  CHECK(left[0].is_text());
+}
+
+TEST_CASE("removing credentials orphans only the keys no credential that stays holds") {
+  crypto::SeededRng rng(6);
+  const Bytes ka(32, 0x0a), kb(32, 0x0b), kc(32, 0x0c);
+  // 1 and 4 share a key (an export added twice under two IDs); 3 has none.
+  const auto c1 = resident(1, ka), c2 = resident(2, kb), c3 = resident(3, {}), c4 = resident(4, ka);
+  const store::State st = with_credentials({c1, c2, c3, c4}, array_for({ka, kb, kc}, rng));
+
+  auto without2 = daemon::large_blob_array_without_removed(st, {c2.id});
+  REQUIRE(without2);
+  CHECK_FALSE(daemon::large_blob_in(*without2, kb));
+  CHECK(daemon::large_blob_in(*without2, ka) == Bytes{0x0a});
+  CHECK(daemon::large_blob_in(*without2, kc) == Bytes{0x0c});  // nobody's key, but not ours to judge
+
+  CHECK_FALSE(daemon::large_blob_array_without_removed(st, {c3.id}));         // no largeBlobKey
+  CHECK_FALSE(daemon::large_blob_array_without_removed(st, {c1.id}));         // 4 still reads it
+  CHECK_FALSE(daemon::large_blob_array_without_removed(st, {Bytes(16, 9)}));  // not on the device
+  auto both = daemon::large_blob_array_without_removed(st, {c1.id, c4.id});
+  REQUIRE(both);
+  CHECK_FALSE(daemon::large_blob_in(*both, ka));
+  CHECK(daemon::large_blob_in(*both, kb) == Bytes{0x0b});
+
+  // A replacing add whose new credential brings the old one's key keeps the entry.
+  store::Credential successor = resident(5, kb);
+  CHECK_FALSE(daemon::large_blob_array_without_removed(st, {c2.id}, &successor));
+  successor.large_blob_key = Bytes(32, 0x0e);
+  CHECK(daemon::large_blob_array_without_removed(st, {c2.id}, &successor));
+
+  // All of them: every entry a credential could read goes; the stranger's stays.
+  auto all = daemon::large_blob_array_without_removed(st, {c1.id, c2.id, c3.id, c4.id});
+  REQUIRE(all);
+  REQUIRE(entries_of(*all).size() == 1);
+  CHECK(daemon::large_blob_in(*all, kc) == Bytes{0x0c});
 }
 
 }  // namespace vauth::ctaptest

@@ -14,6 +14,7 @@
 #include "vauth/daemon/base64url.h"
 #include "vauth/daemon/control_helpers.h"
 #include "vauth/daemon/large_blob_entry.h"
+#include "vauth/daemon/large_blob_orphans.h"
 #include "vauth/daemon/provisioning_json.h"
 
 namespace vauth::daemon {
@@ -84,9 +85,13 @@ ControlResponse ControlRoutes::add_credential(VirtualDevice& d, const nlohmann::
     fail(400, "duplicate credential", "device " + std::to_string(d.index()) + " already has credential " + id_text);
   }
   std::optional<std::string> replaced;
+  std::optional<Bytes> new_array;
   if (c.discoverable) {
     for (const auto* old : st.credentials_for_rp(c.rp_id)) {
-      if (old->user_id == c.user_id) replaced = base64url_encode(old->id);
+      if (old->user_id != c.user_id) continue;
+      replaced = base64url_encode(old->id);
+      // The replaced credential's large-blob entries would stay behind unreadable.
+      new_array = large_blob_array_without_removed(st, {old->id}, &c);
     }
     if (!replaced && st.credentials.size() >= profile.max_resident_credentials) {
       fail(409, "credential storage full",
@@ -96,10 +101,10 @@ ControlResponse ControlRoutes::add_credential(VirtualDevice& d, const nlohmann::
   }
   // The blob goes into the array under the credential's largeBlobKey (one of 32
   // random bytes when none was given), replacing what that key held before.
-  std::optional<Bytes> new_array;
   if (parsed->large_blob) {
     if (c.large_blob_key.empty()) c.large_blob_key = d.rng().bytes(kLargeBlobKeyLength);
-    auto array = large_blob_array_with(st.large_blob_array, c.large_blob_key, *parsed->large_blob, d.rng());
+    auto array = large_blob_array_with(new_array ? ByteView(*new_array) : ByteView(st.large_blob_array),
+                                       c.large_blob_key, *parsed->large_blob, d.rng());
     if (!array) fail(409, "large-blob array unreadable", array.error());
     if (array->size() > profile.max_serialized_large_blob_array) {
       fail(400, "large blob too big",
@@ -114,7 +119,9 @@ ControlResponse ControlRoutes::add_credential(VirtualDevice& d, const nlohmann::
   // assertion report more than the relying party stored (and only raises the others').
   if (parsed->sign_count > st.sign_count) batch.push_back({store::change::SetSignCount{parsed->sign_count}});
   if (new_array) batch.push_back({store::change::SetLargeBlobArray{std::move(*new_array)}});
-  d.store().commit(batch);  // atomic: the credential, its counter and its blob, or none of them
+  // Atomic: the credential, its counter and the array with its blob and without
+  // the replaced credential's, or none of them.
+  d.store().commit(batch);
   nlohmann::json event = {
       {"device", d.index()}, {"credentialId", id_text}, {"rpId", c.rp_id}, {"isResidentCredential", c.discoverable}};
   if (replaced) event["replaced"] = *replaced;

@@ -9,6 +9,7 @@
 #include "vauth/daemon/control_helpers.h"
 #include "vauth/daemon/device_json.h"
 #include "vauth/daemon/get_info_json.h"
+#include "vauth/daemon/large_blob_orphans.h"
 #include "vauth/daemon/uv_routes.h"
 #include "vauth/faults/fault_parse.h"
 
@@ -234,7 +235,12 @@ ControlResponse ControlRoutes::delete_credential(VirtualDevice& d, const std::st
   if (!id || !d.state().find_any_credential(*id)) {
     fail(404, "no such credential", "device " + std::to_string(d.index()) + " holds no credential " + text.substr(0, 200));
   }
-  d.store().commit(store::Mutation{store::change::DeleteCredential{*id}});
+  std::vector<store::Mutation> batch{{store::change::DeleteCredential{*id}}};
+  // Its large-blob entries go with it (docs/control-api.md): one commit, both or neither.
+  if (auto array = large_blob_array_without_removed(d.state(), {*id})) {
+    batch.push_back({store::change::SetLargeBlobArray{std::move(*array)}});
+  }
+  d.store().commit(batch);
   events_.publish("credential.deleted", {{"device", d.index()}, {"credentialId", text}});
   return ok({{"device", d.index()}, {"deleted", 1}});
 }
@@ -243,9 +249,15 @@ ControlResponse ControlRoutes::delete_all_credentials(VirtualDevice& d) {
   std::vector<store::Mutation> batch;
   for (const auto& [id, c] : d.state().credentials) batch.push_back({store::change::DeleteCredential{id}});
   for (const auto& [id, c] : d.state().non_discoverable) batch.push_back({store::change::DeleteCredential{id}});
+  const size_t deleted = batch.size();
+  std::vector<Bytes> ids;
+  for (const auto& [id, c] : d.state().credentials) ids.push_back(id);
+  if (auto array = large_blob_array_without_removed(d.state(), ids)) {
+    batch.push_back({store::change::SetLargeBlobArray{std::move(*array)}});
+  }
   if (!batch.empty()) d.store().commit(batch);  // one atomic commit: all or none
-  events_.publish("credential.deleted", {{"device", d.index()}, {"count", batch.size()}});
-  return ok({{"device", d.index()}, {"deleted", batch.size()}});
+  events_.publish("credential.deleted", {{"device", d.index()}, {"count", deleted}});
+  return ok({{"device", d.index()}, {"deleted", deleted}});
 }
 
 ControlResponse ControlRoutes::conformance(const ControlRequest& r, const std::string& hook) {

@@ -2,6 +2,7 @@
 
 #include <zlib.h>
 
+#include <algorithm>
 #include <stdexcept>
 
 #include "vauth/cbor/codec.h"
@@ -57,15 +58,22 @@ Bytes associated_data(uint64_t orig_size) {
   return aad;
 }
 
-// The blob `entry` holds if it is a well-formed entry that opens under `key`.
-std::optional<Bytes> open_entry(const cbor::Value& entry, ByteView key) {
+// The compressed blob inside `entry` if it is a well-formed entry whose
+// ciphertext authenticates under `key`: the entry is that key's.
+std::optional<Bytes> decrypt_entry(const cbor::Value& entry, ByteView key) {
   const cbor::Value* ct = entry.find(kCiphertext);
   const cbor::Value* nonce = entry.find(kNonce);
   const cbor::Value* size = entry.find(kOrigSize);
   if (!ct || !nonce || !size || !ct->is_bytes() || !nonce->is_bytes() || !size->is_unsigned()) return std::nullopt;
-  if (nonce->as_bytes().size() != kNonceLength || size->as_unsigned() > kMaxLargeBlobSize) return std::nullopt;
-  auto compressed =
-      crypto::aes256_gcm_open(key, nonce->as_bytes(), associated_data(size->as_unsigned()), ct->as_bytes());
+  if (nonce->as_bytes().size() != kNonceLength) return std::nullopt;
+  return crypto::aes256_gcm_open(key, nonce->as_bytes(), associated_data(size->as_unsigned()), ct->as_bytes());
+}
+
+// The blob `entry` holds if it is a well-formed entry that opens under `key`.
+std::optional<Bytes> open_entry(const cbor::Value& entry, ByteView key) {
+  const cbor::Value* size = entry.find(kOrigSize);
+  if (!size || !size->is_unsigned() || size->as_unsigned() > kMaxLargeBlobSize) return std::nullopt;
+  auto compressed = decrypt_entry(entry, key);
   if (!compressed) return std::nullopt;
   const auto orig_size = static_cast<size_t>(size->as_unsigned());
   // The spec's raw DEFLATE first; then the zlib wrapper (RFC 1950) that python-fido2
@@ -95,6 +103,20 @@ Expected<Bytes, std::string> large_blob_array_with(ByteView array, ByteView key,
   if (!sealed) return unexpected(std::string("AES-256-GCM refused the largeBlobKey"));
   list->push_back(cbor::Value::Map{
       {kCiphertext, std::move(*sealed)}, {kNonce, nonce}, {kOrigSize, static_cast<uint64_t>(blob.size())}});
+  return ctap::serialized_large_blob_array(cbor::encode(cbor::Value(std::move(*list))));
+}
+
+std::optional<Bytes> large_blob_array_without(ByteView array, const std::vector<Bytes>& keys) {
+  if (keys.empty()) return std::nullopt;
+  auto list = entries(array);
+  if (!list) return std::nullopt;
+  const size_t before = list->size();
+  // Authenticating under the key is what makes an entry the key's, whether or
+  // not its content inflates.
+  std::erase_if(*list, [&](const cbor::Value& e) {
+    return std::any_of(keys.begin(), keys.end(), [&](const Bytes& k) { return decrypt_entry(e, k).has_value(); });
+  });
+  if (list->size() == before) return std::nullopt;
   return ctap::serialized_large_blob_array(cbor::encode(cbor::Value(std::move(*list))));
 }
 

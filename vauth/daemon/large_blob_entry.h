@@ -9,6 +9,7 @@
 
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "vauth/base/bytes.h"
 #include "vauth/base/expected.h"
@@ -26,6 +27,12 @@ inline constexpr size_t kMaxLargeBlobSize = 1024 * 1024;
 // (it is not a CBOR array). The caller checks the result against the profile's
 // maxSerializedLargeBlobArray.
 Expected<Bytes, std::string> large_blob_array_with(ByteView array, ByteView key, ByteView blob, crypto::Rng& rng);
+
+// The array `array` without the entries that authenticate under any of `keys`
+// (AES-256-GCM opens them, whether or not their content inflates), or
+// nullopt when there is none to drop (also when the array is not one vauth can
+// read: an entry it cannot see into is never dropped).
+std::optional<Bytes> large_blob_array_without(ByteView array, const std::vector<Bytes>& keys);
 
 // The blob of the first entry in `array` that opens under `key` and inflates to
 // its origSize; nullopt if there is none (or the array is not intact).
