@@ -320,6 +320,11 @@ def test_device_json(vauthd, vauth, vauthctl, tmp):
         check(listed[0].get("proxy") == want, "GET /v1/devices: %s" % listed[0])
         detail = ctl(vauthctl, control, "raw", "GET", "/v1/devices/1")
         check(detail.get("proxy") == want, "GET /v1/devices/1: %s" % detail)
+        # And for people: vauthctl's own lines name the upstream.
+        for args in (["devices"], ["status", "1"]):
+            human = subprocess.run([vauthctl, "--socket", control] + args, capture_output=True, text=True, timeout=30)
+            check(upstream in human.stdout and "(connected)" in human.stdout,
+                  "vauthctl %s does not show the proxy: %s" % (" ".join(args), human.stdout))
         # A key added through the control API is an emulated one: no proxy object.
         added = ctl(vauthctl, control, "add-device", "store=ephemeral")
         check("proxy" not in added and "proxy" not in ctl(vauthctl, control, "raw", "GET", "/v1/devices/2"),

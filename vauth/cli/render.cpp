@@ -23,6 +23,12 @@ std::string presence_line(const nlohmann::json& p) {
   return line;
 }
 
+// ", proxy of UPSTREAM (state)" for a key that forwards to another (--proxy).
+std::string proxy_note(const nlohmann::json& d) {
+  if (!d.contains("proxy")) return "";
+  return ", proxy of " + text(d.at("proxy"), "upstream") + " (" + text(d.at("proxy"), "state") + ")";
+}
+
 }  // namespace
 
 void render_devices(std::ostream& out, const nlohmann::json& devices) {
@@ -32,7 +38,7 @@ void render_devices(std::ostream& out, const nlohmann::json& devices) {
         << (d.value("ready", false) ? text(d, "transport") + " " + text(d, "where") : std::string("not plugged in yet"))
         << ", " << plural(d.value("credentialCount", 0u), "credential") << ", "
         << (d.value("pinSet", false) ? "PIN set" : "no PIN") << ", presence " << text(d, "presence")
-        << (d.value("presencePending", false) ? " (waiting for a touch)" : "") << "\n";
+        << (d.value("presencePending", false) ? " (waiting for a touch)" : "") << proxy_note(d) << "\n";
   }
 }
 
@@ -48,6 +54,9 @@ void render_status(std::ostream& out, const nlohmann::json& d) {
       << "\n"
       << "  credentials:  " << text(d, "credentialCount") << " stored\n"
       << "  presence:     " << presence_line(d.at("presence")) << "\n";
+  if (d.contains("proxy")) {
+    out << "  proxy of:     " << text(d.at("proxy"), "upstream") << " (" << text(d.at("proxy"), "state") << ")\n";
+  }
 }
 
 void render_credentials(std::ostream& out, const nlohmann::json& creds, const std::string& device) {
