@@ -80,6 +80,15 @@ Bytes get_bytes(const Value& map, int key, const char* what) {
   bad(std::string(what) + " is not a byte string");
 }
 
+// A secret field, copied straight from the decoded value into wiping memory.
+SecretBytes get_secret(const Value& map, int key, const char* what) {
+  const Value* f = field(map, key);
+  if (!f) return {};
+  if (f->is_bytes()) return SecretBytes(f->as_bytes());
+  if (f->is_text()) return SecretBytes(f->as_text().begin(), f->as_text().end());
+  bad(std::string(what) + " is not a byte string");
+}
+
 std::string get_string(const Value& map, int key, const char* what) {
   return to_string(get_bytes(map, key, what));
 }
@@ -154,19 +163,19 @@ Credential decode_credential(const Value& v) {
   const int64_t alg = get_int(v, cred_key::kAlgorithm, "algorithm");
   if (alg < std::numeric_limits<int32_t>::min() || alg > std::numeric_limits<int32_t>::max()) bad("algorithm out of range");
   c.algorithm = static_cast<int32_t>(alg);
-  c.private_key = get_bytes(v, cred_key::kPrivateKey, "private key");
+  c.private_key = get_secret(v, cred_key::kPrivateKey, "private key");
   c.created = get_uint(v, cred_key::kCreated, "created", 0, std::numeric_limits<uint64_t>::max());
   const uint64_t protect = get_uint(v, cred_key::kCredProtect, "credProtect", 1, 3);
   if (protect == 0) bad("credProtect is not in 1..3");
   c.cred_protect = static_cast<uint8_t>(protect);
-  const Bytes cred_random = get_bytes(v, cred_key::kCredRandom, "CredRandom");
+  const SecretBytes cred_random = get_secret(v, cred_key::kCredRandom, "CredRandom");
   if (!cred_random.empty()) {
     if (cred_random.size() != 64) bad("CredRandom is not 64 bytes");
     c.cred_random_uv.assign(cred_random.begin(), cred_random.begin() + 32);
     c.cred_random_no_uv.assign(cred_random.begin() + 32, cred_random.end());
   }
   c.cred_blob = get_bytes(v, cred_key::kCredBlob, "credBlob");
-  c.large_blob_key = get_bytes(v, cred_key::kLargeBlobKey, "largeBlobKey");
+  c.large_blob_key = get_secret(v, cred_key::kLargeBlobKey, "largeBlobKey");
   if (const Value* tpp = field(v, cred_key::kThirdPartyPayment)) {
     if (!tpp->is_bool()) bad("thirdPartyPayment is not a boolean");
     c.third_party_payment = tpp->as_bool();
@@ -191,9 +200,9 @@ Value encode(const Attestation& a) {
 Attestation decode_attestation(const Value& v) {
   as_map(v, "attestation");
   Attestation a;
-  a.ca_private_key = get_bytes(v, att_key::kCaKey, "attestation CA key");
+  a.ca_private_key = get_secret(v, att_key::kCaKey, "attestation CA key");
   a.ca_certificate = get_bytes(v, att_key::kCaCert, "attestation CA certificate");
-  a.batch_private_key = get_bytes(v, att_key::kBatchKey, "attestation batch key");
+  a.batch_private_key = get_secret(v, att_key::kBatchKey, "attestation batch key");
   a.batch_certificate = get_bytes(v, att_key::kBatchCert, "attestation batch certificate");
   a.aaguid = get_bytes(v, att_key::kAaguid, "AAGUID");
   return a;
@@ -329,7 +338,7 @@ Mutation decode_mutation(const Value& v) {
   const uint64_t type = get_uint(v, kType, "mutation type", 0, std::numeric_limits<uint64_t>::max());
   switch (type) {
     case kSetMasterSecret:
-      return {change::SetMasterSecret{get_bytes(v, kArg1, "master secret")}};
+      return {change::SetMasterSecret{get_secret(v, kArg1, "master secret")}};
     case kSetAttestation:
       return {change::SetAttestation{decode_attestation(required(v, kArg1, "attestation"))}};
     case kPutCredential:
@@ -337,7 +346,7 @@ Mutation decode_mutation(const Value& v) {
     case kDeleteCredential:
       return {change::DeleteCredential{get_bytes(v, kArg1, "credential id")}};
     case kSetPin:
-      return {change::SetPin{get_bytes(v, kArg1, "PIN hash"),
+      return {change::SetPin{get_secret(v, kArg1, "PIN hash"),
                              static_cast<uint8_t>(get_uint(v, kArg2, "PIN retries", 0, 255))}};
     case kSetPinRetries:
       return {change::SetPinRetries{static_cast<uint8_t>(get_uint(v, kArg1, "PIN retries", 0, 255))}};
@@ -345,7 +354,7 @@ Mutation decode_mutation(const Value& v) {
       return {change::SetSignCount{
           static_cast<uint32_t>(get_uint(v, kArg1, "sign count", 0, std::numeric_limits<uint32_t>::max()))}};
     case kReset:
-      return {change::Reset{get_bytes(v, kArg1, "master secret")}};
+      return {change::Reset{get_secret(v, kArg1, "master secret")}};
     case kSetLargeBlobArray:
       return {change::SetLargeBlobArray{get_bytes(v, kArg1, "large-blob array")}};
     case kSetPinCodePoints:
@@ -359,7 +368,7 @@ Mutation decode_mutation(const Value& v) {
     case kDeleteEnrollment:
       return {change::DeleteEnrollment{get_bytes(v, kArg1, "template id")}};
     case kSetPersistentToken:
-      return {change::SetPersistentToken{get_bytes(v, kArg1, "persistent token")}};
+      return {change::SetPersistentToken{get_secret(v, kArg1, "persistent token")}};
     case kSetUvCountSincePinEntry:
       return {change::SetUvCountSincePinEntry{
           static_cast<uint32_t>(get_uint(v, kArg1, "UV count", 0, std::numeric_limits<uint32_t>::max()))}};
@@ -398,11 +407,11 @@ Value encode_scalars(const State& s) {
 void decode_scalars(const Value& v, State& s) {
   as_map(v, "state");
   s = State{};
-  s.master_secret = get_bytes(v, state_key::kMasterSecret, "master secret");
+  s.master_secret = get_secret(v, state_key::kMasterSecret, "master secret");
   if (const Value* a = field(v, state_key::kAttestation)) s.attestation = decode_attestation(*a);
   if (const Value* p = field(v, state_key::kPinHash)) {
     if (!p->is_bytes()) bad("PIN hash is not a byte string");
-    s.pin_hash = p->as_bytes();
+    s.pin_hash = SecretBytes(p->as_bytes());
   }
   s.pin_retries = static_cast<uint8_t>(get_uint(v, state_key::kPinRetries, "PIN retries", State{}.pin_retries, 255));
   s.sign_count = static_cast<uint32_t>(
@@ -417,7 +426,7 @@ void decode_scalars(const Value& v, State& s) {
     if (!e->is_array()) bad("enrollments is not an array");
     for (const Value& item : e->as_array()) s.enrollments.push_back(decode_enrollment(item));
   }
-  s.persistent_token = get_bytes(v, state_key::kPersistentToken, "persistent token");
+  s.persistent_token = get_secret(v, state_key::kPersistentToken, "persistent token");
   s.uv_count_since_pin_entry = static_cast<uint32_t>(
       get_uint(v, state_key::kUvCountSincePinEntry, "UV count", 0, std::numeric_limits<uint32_t>::max()));
   s.credential_generation =

@@ -27,7 +27,7 @@ Bytes random_bytes(size_t n) {
   return out;
 }
 
-Bytes scrypt(std::string_view passphrase, ByteView salt, const ScryptParams& p) {
+crypto::SecretBytes scrypt(std::string_view passphrase, ByteView salt, const ScryptParams& p) {
   if (p.log2_n < 10 || p.log2_n > 22 || p.r == 0 || p.r > 32 || p.p == 0 || p.p > 16) {
     throw StoreError("scrypt parameters out of range");
   }
@@ -49,7 +49,7 @@ Bytes scrypt(std::string_view passphrase, ByteView salt, const ScryptParams& p) 
       OSSL_PARAM_construct_uint64(OSSL_KDF_PARAM_SCRYPT_MAXMEM, &maxmem),
       OSSL_PARAM_construct_end(),
   };
-  Bytes key(32);
+  crypto::SecretBytes key(32);
   if (!ctx || EVP_KDF_derive(ctx.get(), key.data(), key.size(), params) != 1) throw StoreError("scrypt failed");
   return key;
 }
@@ -78,7 +78,7 @@ std::string passphrase_from_env(const std::string& name) {
   return v;
 }
 
-Sealer::Sealer(Bytes master, Bytes file_id, Value entry)
+Sealer::Sealer(crypto::SecretBytes master, Bytes file_id, Value entry)
     : master_(std::move(master)),
       record_key_(crypto::hkdf_sha256(master_, file_id, to_bytes("vauth journal records"), 32)),
       file_id_(std::move(file_id)),
@@ -86,7 +86,7 @@ Sealer::Sealer(Bytes master, Bytes file_id, Value entry)
 
 std::pair<Sealer, Value> Sealer::create(std::string_view passphrase, ByteView file_id, const ScryptParams& params) {
   Bytes salt = random_bytes(16);
-  Bytes master = scrypt(passphrase, salt, params);
+  crypto::SecretBytes master = scrypt(passphrase, salt, params);
   Value::Map m;
   m[Value(kSalt)] = Value(salt);
   m[Value(kLog2N)] = Value(params.log2_n);
@@ -111,7 +111,7 @@ Sealer Sealer::open(std::string_view passphrase, ByteView file_id, const Value& 
   }
   ScryptParams params{static_cast<uint8_t>(log2n.as_unsigned()), static_cast<uint32_t>(r.as_unsigned()),
                       static_cast<uint32_t>(p.as_unsigned())};
-  Bytes master = scrypt(passphrase, salt.as_bytes(), params);
+  crypto::SecretBytes master = scrypt(passphrase, salt.as_bytes(), params);
   if (!crypto::equal_ct(key_check(master, file_id), check.as_bytes())) {
     throw StoreError("wrong passphrase for the sealed store");
   }

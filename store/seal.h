@@ -11,6 +11,7 @@
 
 #include "vauth/base/bytes.h"
 #include "vauth/cbor/value.h"
+#include "vauth/crypto/secret_bytes.h"
 
 namespace vauth::store {
 
@@ -40,9 +41,9 @@ class Sealer {
   std::optional<Bytes> open_record(ByteView nonce, ByteView ciphertext) const;
 
  private:
-  Sealer(Bytes master, Bytes file_id, cbor::Value entry);
-  Bytes master_;   // scrypt output
-  Bytes record_key_;
+  Sealer(crypto::SecretBytes master, Bytes file_id, cbor::Value entry);
+  crypto::SecretBytes master_;  // scrypt output
+  crypto::SecretBytes record_key_;
   Bytes file_id_;  // AAD: a record cannot be moved into another journal
   cbor::Value entry_;
 };

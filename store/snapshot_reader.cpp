@@ -55,12 +55,17 @@ class Reader {
     ++pos_;
     return b == 0xf5;
   }
-  Bytes bytes() {
+  // A byte string, in place (secrets are copied from it straight into SecretBytes).
+  ByteView view() {
     auto [major, len] = head();
     if (major != 2 || len > in_.size() - pos_) throw Fallback{};
-    Bytes out(in_.begin() + static_cast<long>(pos_), in_.begin() + static_cast<long>(pos_ + len));
+    const ByteView out = in_.subspan(pos_, len);
     pos_ += len;
     return out;
+  }
+  Bytes bytes() {
+    const ByteView v = view();
+    return Bytes(v.begin(), v.end());
   }
   uint64_t container(uint8_t want) {
     auto [major, n] = head();
@@ -124,7 +129,7 @@ Credential read_credential(Reader& r) {
         c.algorithm = static_cast<int32_t>(alg);
         break;
       }
-      case 8: c.private_key = r.bytes(); break;
+      case 8: c.private_key = SecretBytes(r.view()); break;
       case 9: c.created = r.uint(); break;
       case 10: {
         const uint64_t protect = r.uint();
@@ -133,13 +138,13 @@ Credential read_credential(Reader& r) {
         break;
       }
       case 11: {
-        const Bytes pair = r.bytes();
+        const ByteView pair = r.view();
         if (pair.size() != 64) throw Fallback{};  // the general decoder reports it
         c.cred_random_uv.assign(pair.begin(), pair.begin() + 32);
         c.cred_random_no_uv.assign(pair.begin() + 32, pair.end());
         break;
       }
-      case 12: c.large_blob_key = r.bytes(); break;
+      case 12: c.large_blob_key = SecretBytes(r.view()); break;
       case 13: c.cred_blob = r.bytes(); break;
       case 14: c.third_party_payment = r.boolean(); break;
       case 15: c.discoverable = !r.boolean(); break;

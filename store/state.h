@@ -14,8 +14,12 @@
 #include <vector>
 
 #include "vauth/base/bytes.h"
+#include "vauth/crypto/secret_bytes.h"
 
 namespace vauth::store {
+
+// Secrets wipe their memory when freed (docs/security.md "Secrets zeroed when freed").
+using crypto::SecretBytes;
 
 // A credential the store holds: every discoverable (resident) one, and the
 // non-discoverable ones added through the control API (their caller-chosen IDs
@@ -28,15 +32,15 @@ struct Credential {
   std::string user_name;
   std::string user_display_name;
   int32_t algorithm = 0;    // COSE algorithm identifier
-  Bytes private_key;        // raw key bytes (scalar or seed)
+  SecretBytes private_key;  // raw key bytes (scalar or seed)
   uint64_t created = 0;     // creation sequence number: larger = newer
   uint8_t cred_protect = 1; // CTAP 2.1 credProtect level (1..3); 1 = userVerificationOptional
   // hmac-secret (CTAP 2.1 §12.5): the two 32-byte CredRandom values, one used with
   // user verification and one without; both empty when the extension was not asked for.
-  Bytes cred_random_uv;
-  Bytes cred_random_no_uv;
+  SecretBytes cred_random_uv;
+  SecretBytes cred_random_no_uv;
   Bytes cred_blob;          // credBlob (CTAP 2.1 §12.2), at most the profile's maxCredBlobLength
-  Bytes large_blob_key;     // largeBlobKey (CTAP 2.1 §12.3): 32 bytes, empty when not asked for
+  SecretBytes large_blob_key;  // largeBlobKey (CTAP 2.1 §12.3): 32 bytes, empty when not asked for
   bool third_party_payment = false;  // thirdPartyPayment (CTAP 2.2 §12.9)
   // false: found only by an allowList naming its ID (State::non_discoverable), never
   // by enumeration or a getAssertion without allowList.
@@ -46,9 +50,9 @@ struct Credential {
 
 // The attestation CA and the batch certificate it signed (packed attestation).
 struct Attestation {
-  Bytes ca_private_key;     // P-256 scalar
+  SecretBytes ca_private_key;     // P-256 scalar
   Bytes ca_certificate;     // DER
-  Bytes batch_private_key;  // P-256 scalar
+  SecretBytes batch_private_key;  // P-256 scalar
   Bytes batch_certificate;  // DER
   Bytes aaguid;             // the AAGUID in the batch certificate's extension
   bool operator==(const Attestation&) const = default;
@@ -77,9 +81,9 @@ struct AuthenticatorConfig {
 struct Mutation;
 
 struct State {
-  Bytes master_secret;                  // 32-byte key that wraps non-discoverable credential IDs
+  SecretBytes master_secret;            // 32-byte key that wraps non-discoverable credential IDs
   std::optional<Attestation> attestation;
-  std::optional<Bytes> pin_hash;        // LEFT(SHA-256(PIN), 16) while a PIN is set
+  std::optional<SecretBytes> pin_hash;  // LEFT(SHA-256(PIN), 16) while a PIN is set
   uint8_t pin_retries = 8;
   uint32_t sign_count = 0;              // the global signature counter
   uint64_t next_credential_seq = 1;
@@ -99,7 +103,7 @@ struct State {
   // CTAP 2.2 persistentPinUvAuthToken (the pcmr permission's token): 32 random
   // bytes that outlive power cycles; empty until first issued, cleared by a PIN
   // change and by reset.
-  Bytes persistent_token;
+  SecretBytes persistent_token;
   // CTAP 2.2 getInfo uvCountSinceLastPinEntry: built-in UV readings since the
   // PIN was last entered correctly.
   uint32_t uv_count_since_pin_entry = 0;
@@ -126,21 +130,21 @@ struct State {
 };
 
 namespace change {
-struct SetMasterSecret { Bytes secret; };
+struct SetMasterSecret { SecretBytes secret; };
 struct SetAttestation { Attestation attestation; };
 // Adds a credential, replacing any credential of the same RP and user ID
 // (CTAP2: a new discoverable credential overwrites the old one for that account).
 // A non-discoverable one (discoverable = false) replaces only a credential of its ID.
 struct PutCredential { Credential credential; };
 struct DeleteCredential { Bytes id; };
-struct SetPin { Bytes pin_hash; uint8_t retries; };
+struct SetPin { SecretBytes pin_hash; uint8_t retries; };
 struct SetPinRetries { uint8_t retries; };
 struct SetSignCount { uint32_t count; };
 // authenticatorLargeBlobs set: the whole new serialized large-blob array.
 struct SetLargeBlobArray { Bytes array; };
 // authenticatorReset: forget credentials, PIN, large blobs, fingerprints and configuration,
 // new master secret (old IDs stop working).
-struct Reset { Bytes new_master_secret; };
+struct Reset { SecretBytes new_master_secret; };
 // Committed with SetPin by clientPIN, which knows the PIN's length (setMinPINLength needs it).
 struct SetPinCodePoints { uint8_t code_points; };
 struct SetUvRetries { uint8_t retries; };
@@ -149,7 +153,7 @@ struct SetConfig { AuthenticatorConfig config; };
 struct PutEnrollment { Enrollment enrollment; };
 struct DeleteEnrollment { Bytes template_id; };
 // CTAP 2.2: the persistentPinUvAuthToken (empty: revoked) and the UV count since PIN entry.
-struct SetPersistentToken { Bytes token; };
+struct SetPersistentToken { SecretBytes token; };
 struct SetUvCountSincePinEntry { uint32_t count; };
 // The administrator's "forget the PIN" (control API): no PIN, full retries, no
 // known length, no pending forced change; credentials and everything else stay.

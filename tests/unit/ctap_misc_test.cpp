@@ -162,7 +162,7 @@ TEST_CASE("reset wipes credentials and PIN; old IDs stop working") {
   rk.rk();
   Credential resident = make_credential(h, rk);
   REQUIRE(pin.set_pin("1234").ok());
-  const Bytes old_master = h.state().master_secret;
+  const crypto::SecretBytes old_master = h.state().master_secret;
   const Bytes old_ca = h.auth->attestation_ca_certificate();
 
   const size_t before = h.presence.request_count();
@@ -482,7 +482,7 @@ TEST_CASE("credential IDs: the private key is not visible in the ID") {
   Credential c = make_credential(h, rk);
   const store::Credential* stored = h.state().find_credential(c.id);
   REQUIRE(stored);
-  const Bytes& key = stored->private_key;
+  const crypto::SecretBytes& key = stored->private_key;
   REQUIRE(key.size() == 32);
   auto it = std::search(c.id.begin(), c.id.end(), key.begin(), key.end());
   CHECK(it == c.id.end());

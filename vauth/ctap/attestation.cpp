@@ -40,7 +40,7 @@ store::Attestation new_attestation(crypto::Rng& rng, const Profile& profile) {
                             std::move(chain.leaf), Bytes(profile.aaguid.begin(), profile.aaguid.end())};
 }
 
-crypto::PrivateKey load_p256(const Bytes& raw) {
+crypto::PrivateKey load_p256(ByteView raw) {
   auto key = crypto::PrivateKey::from_bytes(crypto::Algorithm::ES256, raw);
   if (!key) throw std::runtime_error("stored attestation key is invalid");
   return *key;

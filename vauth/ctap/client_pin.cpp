@@ -119,7 +119,8 @@ Status check_pin_hash(Session& s, const Exchange& x, const Bytes& pin_hash_enc) 
   const store::State& st = s.state();
   if (st.pin_retries == 0) return Status::PinBlocked;
   if (s.pin.consecutive_failures >= kMaxConsecutiveFailures) return Status::PinAuthBlocked;
-  auto hash = x.protocol->decrypt(x.shared, pin_hash_enc);
+  std::optional<crypto::SecretBytes> hash;  // the platform's PIN hash: wiped when we return
+  if (auto plain = x.protocol->decrypt(x.shared, pin_hash_enc)) hash = std::move(*plain);
   if (!hash || hash->size() != 16) return Status::InvalidParameter;
 
   s.store.commit(store::Mutation{store::change::SetPinRetries{static_cast<uint8_t>(st.pin_retries - 1)}});

@@ -119,7 +119,7 @@ Status credential_entry(const store::Credential& c, cbor::Value::Map& out) {
   out[kRespCredentialId] = cbor::Value::Map{{"id", c.id}, {"type", "public-key"}};
   out[kRespPublicKey] = cose_public_key(key->public_key());
   out[kRespCredProtect] = c.cred_protect;  // as makeCredential stored it (CTAP 2.1 §12.1)
-  if (!c.large_blob_key.empty()) out[kRespLargeBlobKey] = c.large_blob_key;  // CTAP 2.1 §6.8.4
+  if (!c.large_blob_key.empty()) out[kRespLargeBlobKey] = ByteView(c.large_blob_key);  // CTAP 2.1 §6.8.4
   return Status::Ok;
 }
 

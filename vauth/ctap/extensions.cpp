@@ -31,14 +31,14 @@ Status boolean(const Profile& profile, const cbor::Value::Map* extensions, const
   return Status::Ok;
 }
 
-Bytes derive_cred_random(const Session& s, ByteView credential_id, bool user_verified) {
+crypto::SecretBytes derive_cred_random(const Session& s, ByteView credential_id, bool user_verified) {
   const char* info = user_verified ? "vauth hmac-secret CredRandom uv" : "vauth hmac-secret CredRandom no-uv";
   return crypto::hkdf_sha256(s.state().master_secret, credential_id, to_bytes(info), kCredRandomLength);
 }
 
 // CredRandom for a credential, or empty when it was made without hmac-secret.
-Bytes cred_random(const Session& s, ByteView credential_id, uint8_t id_flags, const store::Credential* record,
-                  bool user_verified) {
+crypto::SecretBytes cred_random(const Session& s, ByteView credential_id, uint8_t id_flags,
+                                const store::Credential* record, bool user_verified) {
   if (record) return user_verified ? record->cred_random_uv : record->cred_random_no_uv;
   if (!(id_flags & credential_flag::kHmacSecret)) return {};
   return derive_cred_random(s, credential_id, user_verified);
@@ -158,7 +158,7 @@ void make_credential_outputs(Session& s, const MakeCredentialExtensions& ext, co
   if (ext.hmac_secret) out["hmac-secret"] = true;
   if (extras.cred_blob_stored) out["credBlob"] = *extras.cred_blob_stored;
   if (ext.hmac_secret_mc) {
-    const Bytes random = cred_random(s, credential_id, id_flags, record, user_verified);
+    const crypto::SecretBytes random = cred_random(s, credential_id, id_flags, record, user_verified);
     if (auto output = hmac_secret_output(*ext.hmac_secret_mc, random, s.rng)) out["hmac-secret-mc"] = *output;
   }
 }
@@ -168,7 +168,7 @@ AssertionOutputs assertion_outputs(Session& s, const GetAssertionExtensions& ext
   AssertionOutputs out;
   if (ext.hmac_secret) {
     // A credential made without hmac-secret simply has no output (CTAP 2.1 §12.5).
-    const Bytes random = cred_random(s, credential_id, id_flags, record, user_verified);
+    const crypto::SecretBytes random = cred_random(s, credential_id, id_flags, record, user_verified);
     if (!random.empty()) {
       if (auto output = hmac_secret_output(*ext.hmac_secret, random, s.rng)) {
         out.auth_data_extensions["hmac-secret"] = *output;

@@ -19,6 +19,7 @@
 
 #include "vauth/base/bytes.h"
 #include "vauth/cbor/value.h"
+#include "vauth/crypto/secret_bytes.h"
 #include "vauth/ctap/pin_protocol.h"
 #include "vauth/ctap/status.h"
 
@@ -82,7 +83,7 @@ void make_credential_outputs(Session& s, const MakeCredentialExtensions& ext, co
 // discoverable credential, or nullptr; `id_flags` the flags its ID carried.
 struct AssertionOutputs {
   cbor::Value::Map auth_data_extensions;
-  std::optional<Bytes> large_blob_key;
+  std::optional<crypto::SecretBytes> large_blob_key;
 };
 AssertionOutputs assertion_outputs(Session& s, const GetAssertionExtensions& ext, ByteView credential_id,
                                    uint8_t id_flags, const store::Credential* record, bool user_verified);

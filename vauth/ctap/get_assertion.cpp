@@ -63,7 +63,7 @@ Response sign_assertion(Session& s, const Request& r, ByteView id, uint8_t id_fl
     out[kUser] = std::move(user);
   }
   if (first && total > 1) out[kNumberOfCredentials] = total;
-  if (extensions.large_blob_key) out[kLargeBlobKey] = *extensions.large_blob_key;
+  if (extensions.large_blob_key) out[kLargeBlobKey] = ByteView(*extensions.large_blob_key);
   quirk_trim_assertion(s.profile.quirks, r.allow_list.size(), out);
   return Response{Status::Ok, cbor::Value(std::move(out))};
 }

@@ -164,7 +164,7 @@ Response create(Session& s, const Request& r) {
   if (r.pin_complexity_requested && listed_rp && s.profile.extension_enabled("pinComplexityPolicy")) {
     extension_outputs["pinComplexityPolicy"] = s.pin_complexity_policy();
   }
-  const Bytes large_blob_key = c.large_blob_key;
+  const crypto::SecretBytes large_blob_key = c.large_blob_key;
 
   std::vector<store::Mutation> changes;
   if (r.resident) {
@@ -209,7 +209,7 @@ Response create(Session& s, const Request& r) {
   out[2] = auth_data;
   out[3] = std::move(att.statement);
   if (ep || s.profile.quirks.always_ep_att) out[kRespEpAtt] = true;      // the quirk: claimed, not done
-  if (!large_blob_key.empty()) out[kRespLargeBlobKey] = large_blob_key;  // largeBlobKey (CTAP 2.1 §12.3)
+  if (!large_blob_key.empty()) out[kRespLargeBlobKey] = ByteView(large_blob_key);  // largeBlobKey (CTAP 2.1 §12.3)
   return Response{Status::Ok, cbor::Value(std::move(out))};
 }
 

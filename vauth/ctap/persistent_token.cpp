@@ -10,7 +10,7 @@ namespace {
 constexpr size_t kTokenLength = 32, kValueLength = 16, kIvLength = 16;
 
 std::optional<Bytes> encrypt_for_token(const Session& s, const char* label, const Bytes& value) {
-  const Bytes& token = s.state().persistent_token;
+  const ByteView token = s.state().persistent_token;
   if (token.size() != kTokenLength) return std::nullopt;
   Bytes key = crypto::hkdf_sha256(token, Bytes(32, 0), to_bytes(label), kValueLength);
   Bytes out = s.rng.bytes(kIvLength);
@@ -31,11 +31,11 @@ Bytes issue_persistent_token(Session& s) {
   if (s.state().persistent_token.size() != kTokenLength) {
     s.store.commit(store::Mutation{store::change::SetPersistentToken{s.rng.bytes(kTokenLength)}});
   }
-  return s.state().persistent_token;
+  return crypto::to_plain(s.state().persistent_token);  // leaves encrypted for the platform
 }
 
 bool verify_persistent_token(const Session& s, int64_t protocol_version, ByteView param, ByteView message) {
-  const Bytes& token = s.state().persistent_token;
+  const ByteView token = s.state().persistent_token;
   const PinProtocol* protocol = pin_protocol(protocol_version);
   if (token.size() != kTokenLength || !protocol) return false;
   return protocol->verify(token, message, param);

@@ -26,9 +26,9 @@ bool pin_meets_complexity_policy(ByteView pin) {
   return !all_steps(0) && !all_steps(1) && !all_steps(-1);
 }
 
-Bytes pin_hash(ByteView pin) {
-  Bytes h = crypto::sha256(pin);
-  h.resize(16);
+crypto::SecretBytes pin_hash(ByteView pin) {
+  crypto::SecretBytes h = crypto::sha256(pin);
+  h.resize(16);  // the dropped half stays in h's block, which is wiped when freed
   return h;
 }
 

@@ -5,6 +5,7 @@
 #include <string_view>
 
 #include "vauth/base/bytes.h"
+#include "vauth/crypto/secret_bytes.h"
 #include "vauth/ctap/profile.h"
 
 namespace vauth::ctap {
@@ -26,8 +27,8 @@ inline bool pin_meets_policy(std::string_view pin, const Profile& profile) {
 bool pin_meets_complexity_policy(ByteView pin);
 
 // What the store keeps of a PIN: LEFT(SHA-256(PIN), 16).
-Bytes pin_hash(ByteView pin);
-inline Bytes pin_hash(std::string_view pin) {
+crypto::SecretBytes pin_hash(ByteView pin);
+inline crypto::SecretBytes pin_hash(std::string_view pin) {
   return pin_hash(ByteView(reinterpret_cast<const uint8_t*>(pin.data()), pin.size()));
 }
 

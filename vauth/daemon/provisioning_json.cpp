@@ -6,6 +6,7 @@
 
 #include "vauth/crypto/keys.h"
 #include "vauth/crypto/pkcs8.h"
+#include "vauth/crypto/secret_bytes.h"
 #include "vauth/crypto/x509.h"
 #include "vauth/ctap/large_blobs.h"
 #include "vauth/daemon/base64url.h"
@@ -105,14 +106,17 @@ crypto::PrivateKey parse_key(const json& j) {
       invalid("algorithm must be a COSE algorithm vauth signs with: -7 (ES256), -8 (EdDSA), -35 (ES384), -257 (RS256)");
     }
   }
-  const Bytes der = pkcs8 ? b64(*pkcs8, "privateKey", 1, 16384) : Bytes{};
+  // Key material goes straight into wiping buffers (docs/security.md).
+  const crypto::SecretBytes der =
+      pkcs8 ? crypto::SecretBytes(b64(*pkcs8, "privateKey", 1, 16384)) : crypto::SecretBytes{};
   if (seed) {
     if (!alg) invalid("privateKeySeed needs algorithm");
-    const Bytes raw = b64(*seed, "privateKeySeed", 1, 64);
+    const crypto::SecretBytes raw = b64(*seed, "privateKeySeed", 1, 64);
     auto key = crypto::PrivateKey::from_bytes(*alg, raw);
     if (!key) invalid("privateKeySeed is not a valid " + std::string(crypto::to_string(*alg)) + " key");
     // Both given (an RS256 export): they must be the same key.
-    if (pkcs8 && crypto::private_key_to_pkcs8(*key) != der) invalid("privateKey and privateKeySeed are different keys");
+    if (pkcs8 && crypto::SecretBytes(crypto::private_key_to_pkcs8(*key)) != der)
+      invalid("privateKey and privateKeySeed are different keys");
     return std::move(*key);
   }
   auto key = crypto::private_key_from_pkcs8(der);
@@ -180,7 +184,7 @@ store::Attestation parse_attestation(const json& j) {
   only(j, "attestation", {"caPrivateKey", "caCertificate", "batchPrivateKey", "batchCertificate", "aaguid"});
   store::Attestation a;
   auto p256 = [](const json& v, const char* name) {
-    Bytes raw = b64(v, name, 32, 32);
+    crypto::SecretBytes raw = b64(v, name, 32, 32);
     if (!crypto::PrivateKey::from_bytes(crypto::Algorithm::ES256, raw))
       invalid(std::string(name) + " is not a P-256 key");
     return raw;
@@ -349,7 +353,7 @@ json credential_to_json(const store::Credential& c, uint32_t sign_count, bool in
   const auto alg = crypto::algorithm_from_cose(c.algorithm);
   const auto key = alg ? crypto::PrivateKey::from_bytes(*alg, c.private_key) : std::nullopt;
   if (key) {
-    j["privateKey"] = b64s(crypto::private_key_to_pkcs8(*key));
+    j["privateKey"] = b64s(crypto::SecretBytes(crypto::private_key_to_pkcs8(*key)));  // the DER is wiped
     // An RSA key imports only as the seed it was derived from (crypto/pkcs8.h).
     if (*alg == crypto::Algorithm::RS256) j["privateKeySeed"] = b64s(c.private_key);
   }
