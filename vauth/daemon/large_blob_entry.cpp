@@ -106,7 +106,7 @@ Expected<Bytes, std::string> large_blob_array_with(ByteView array, ByteView key,
   return ctap::serialized_large_blob_array(cbor::encode(cbor::Value(std::move(*list))));
 }
 
-std::optional<Bytes> large_blob_array_without(ByteView array, const std::vector<Bytes>& keys) {
+std::optional<Bytes> large_blob_array_without(ByteView array, const std::vector<ByteView>& keys) {
   if (keys.empty()) return std::nullopt;
   auto list = entries(array);
   if (!list) return std::nullopt;
@@ -114,7 +114,7 @@ std::optional<Bytes> large_blob_array_without(ByteView array, const std::vector<
   // Authenticating under the key is what makes an entry the key's, whether or
   // not its content inflates.
   std::erase_if(*list, [&](const cbor::Value& e) {
-    return std::any_of(keys.begin(), keys.end(), [&](const Bytes& k) { return decrypt_entry(e, k).has_value(); });
+    return std::any_of(keys.begin(), keys.end(), [&](ByteView k) { return decrypt_entry(e, k).has_value(); });
   });
   if (list->size() == before) return std::nullopt;
   return ctap::serialized_large_blob_array(cbor::encode(cbor::Value(std::move(*list))));

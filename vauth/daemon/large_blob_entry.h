@@ -32,7 +32,7 @@ Expected<Bytes, std::string> large_blob_array_with(ByteView array, ByteView key,
 // (AES-256-GCM opens them, whether or not their content inflates), or
 // nullopt when there is none to drop (also when the array is not one vauth can
 // read: an entry it cannot see into is never dropped).
-std::optional<Bytes> large_blob_array_without(ByteView array, const std::vector<Bytes>& keys);
+std::optional<Bytes> large_blob_array_without(ByteView array, const std::vector<ByteView>& keys);
 
 // The blob of the first entry in `array` that opens under `key` and inflates to
 // its origSize; nullopt if there is none (or the array is not intact).
