@@ -55,7 +55,7 @@ struct Options {
   bool inproc = true, usbip = true;
   size_t clients = 4;
   size_t rss_ops = 100'000;
-  size_t startup_runs = 5;
+  size_t startup_runs = 11;  // the median of 11: one slow fsync or preempted start does not decide it
   size_t ping_step = 1;           // ping-sizes: every size
   size_t usbip_ping_step = 1;
   std::string vauthd;

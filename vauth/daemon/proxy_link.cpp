@@ -127,7 +127,9 @@ void ProxyLink::on_request(uint32_t cid, uint8_t command, std::vector<Report> pa
     return;
   }
   const uint64_t generation = ++generation_;
-  pending_.emplace();
+  // Assigned, not emplace()d: clang 14 decides too early that the nested struct
+  // (its member initialisers parsed after ProxyLink) is not default-constructible.
+  pending_ = Pending{};
   pending_->generation = generation;
   pending_->cid = cid;
   pending_->cmd = command;
