@@ -16,11 +16,10 @@ deleteCredential.
 import hashlib
 import os
 import sys
-import time
-import traceback
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from test_usbip_python_fido2 import Daemon, attach, check, open_fido  # noqa: E402
+from vauthd_process import run_suite  # noqa: E402
 
 from fido2.cose import CoseKey  # noqa: E402
 from fido2.ctap import CtapError  # noqa: E402
@@ -61,7 +60,7 @@ def cm_session(ctap):
     return CM(ctap, client_pin.protocol, token)
 
 
-def run(daemon):
+def credential_management(daemon):
     client = attach(daemon)
     try:
         ctap = Ctap2(open_fido(client))
@@ -137,22 +136,7 @@ def main(argv):
     if len(argv) != 2:
         print(__doc__)
         return 2
-    daemon = Daemon(argv[1], seed=7)
-    failed = False
-    start = time.monotonic()
-    try:
-        run(daemon)
-        print("PASS credential management (%.2f s)" % (time.monotonic() - start))
-    except Exception:  # noqa: BLE001
-        failed = True
-        print("FAIL credential management")
-        traceback.print_exc(file=sys.stdout)
-    finally:
-        status = daemon.stop()
-    if status not in (0, None):
-        print("FAIL vauthd exited with status %s on SIGTERM" % status)
-        failed = True
-    return 1 if failed else 0
+    return run_suite([credential_management], Daemon(argv[1], seed=7))
 
 
 if __name__ == "__main__":

@@ -15,11 +15,10 @@ Usage: /usr/bin/python3 python_ext_test.py /path/to/vauthd
 import hashlib
 import os
 import sys
-import time
-import traceback
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from test_usbip_python_fido2 import Daemon, attach, check, open_fido  # noqa: E402
+from vauthd_process import run_suite  # noqa: E402
 
 from fido2.client import Fido2Client  # noqa: E402
 from fido2.ctap import CtapError  # noqa: E402
@@ -130,7 +129,7 @@ def test_large_blobs(ctap):
     print("largeBlobs: put, get, delete, PUAT_REQUIRED, INTEGRITY_FAILURE")
 
 
-def run(daemon):
+def extensions_and_large_blobs(daemon):
     client = attach(daemon)
     try:
         dev = open_fido(client)
@@ -146,22 +145,7 @@ def main(argv):
     if len(argv) != 2:
         print(__doc__)
         return 2
-    daemon = Daemon(argv[1], seed=11)
-    failed = False
-    start = time.monotonic()
-    try:
-        run(daemon)
-        print("PASS extensions and large blobs (%.2f s)" % (time.monotonic() - start))
-    except Exception:  # noqa: BLE001
-        failed = True
-        print("FAIL extensions and large blobs")
-        traceback.print_exc(file=sys.stdout)
-    finally:
-        status = daemon.stop()
-    if status not in (0, None):
-        print("FAIL vauthd exited with status %s on SIGTERM" % status)
-        failed = True
-    return 1 if failed else 0
+    return run_suite([extensions_and_large_blobs], Daemon(argv[1], seed=11))
 
 
 if __name__ == "__main__":
