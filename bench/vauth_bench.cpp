@@ -370,8 +370,8 @@ std::vector<Verdict> judge(const std::vector<Result>& rs, const Limits& l, const
                        fmt(", %.0f%% of its RSS", 100 * (d->idle_rss_mib - mib(d->floor->rss_kib)) / d->idle_rss_mib),
                    true, false});
     } else {
-      v.push_back({"  floor: vauth-rss-floor", "not measured (not found beside vauth-bench, or it failed)", false,
-                   false});
+      v.push_back(
+          {"  floor: vauth-rss-floor", "not measured (not found beside vauth-bench, or it failed)", false, false});
     }
     // "No growth": within 256 KiB, the allocator's own noise.
     const double growth = d->rss_after_mib - d->rss_before_mib;
